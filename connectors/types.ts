@@ -1,0 +1,72 @@
+import type { ZodType } from 'zod';
+import type { Logger } from '../src/lib/logger.js';
+
+/** Employment status as HR systems report it, normalized. */
+export type HrStatus = 'active' | 'inactive';
+
+/**
+ * One employee as a connector yields it: normalized field names, raw values.
+ * Connectors do not judge validity (e-mail syntax, duplicates): the sync engine does,
+ * so every connector rejects records for the same reasons with the same codes.
+ */
+export interface HrEmployee {
+  /** The HR system's employee id; '' when the source had none (rejected as missing_employee_id). */
+  externalId: string;
+  email: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  jobTitle: string | null;
+  department: string | null;
+  location: string | null;
+  /** The manager's HR employee id, resolved to a user after all records of a run are in. */
+  managerExternalId: string | null;
+  /** 'active' | 'inactive'; anything else is rejected as invalid_status. */
+  status: string;
+  /** ISO dates (YYYY-MM-DD) or null. */
+  startDate: string | null;
+  endDate: string | null;
+  /** Further vendor fields (team, division, site, custom fields) that a connector's mapping may name. */
+  attributes: Record<string, string | null>;
+}
+
+/** A record a connector could not turn into an HrEmployee at all (reported, skipped). */
+export interface HrRejectedRecord {
+  externalId: string | null;
+  reason: string;
+  detail?: string;
+}
+
+export interface ConnectorContext {
+  log: Logger;
+  /** Aborted when the run is cancelled or the process shuts down. */
+  signal?: AbortSignal;
+  /**
+   * null: a full listing of every employee in scope (deactivations may follow).
+   * A date: an incremental listing of records changed since then, where the connector supports it.
+   */
+  since: Date | null;
+  /** Report a record that cannot be normalized; the run goes on. */
+  reject(record: HrRejectedRecord): void;
+  /** Whether inactive/terminated employees should be listed (scope.includeInactive). Default true. */
+  includeInactive: boolean;
+}
+
+/** One interface for every HR system. A connector only reads; it knows nothing about the store. */
+export interface HrConnector<C = unknown> {
+  type: string;
+  /** Validates the connector's `options` from the config file before any request. */
+  configSchema: ZodType<C>;
+  /** Whether `listEmployees` honours `ctx.since` (incremental listing). */
+  supportsIncremental: boolean;
+  /** Throws an AppError with a clear message when credentials or permissions do not work. */
+  checkConnection(config: C, ctx: ConnectorContext): Promise<void>;
+  /** Yields employees page by page. Throwing part way fails the run, and nothing is deactivated. */
+  listEmployees(config: C, ctx: ConnectorContext): AsyncIterable<HrEmployee[]>;
+}
+
+export function emptyEmployee(externalId: string): HrEmployee {
+  return {
+    externalId, email: null, firstName: null, lastName: null, jobTitle: null, department: null,
+    location: null, managerExternalId: null, status: 'active', startDate: null, endDate: null, attributes: {},
+  };
+}

@@ -1,0 +1,160 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ZodError } from 'zod';
+import { findConnector, connectorTypes } from '../../connectors/registry.js';
+import { AppError } from '../lib/errors.js';
+import { packageRoot } from '../lib/paths.js';
+import { interpolateEnv, type InterpolationProblem } from './interpolate.js';
+import { fileConfigSchema, type ConnectorConfig, type FileConfig, type OrganizationConfig } from './schema.js';
+
+export interface AppConfig {
+  /** Where the organizations came from: a file path, or 'built-in demo'. */
+  readonly source: string;
+  readonly organizations: readonly OrganizationConfig[];
+  readonly sync: FileConfig['sync'];
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly port: number;
+  readonly adminToken: string | null;
+  readonly smtpUrl: string | null;
+  readonly outboxDir: string;
+  readonly mailFrom: string;
+  readonly appUrl: string;
+  readonly logLevel: string;
+}
+
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/hrsync';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** The organization and connector used when no config file exists: the demo export in fixtures/. */
+export function demoConfig(): unknown {
+  return {
+    organizations: [
+      {
+        id: 'demo',
+        name: 'Demo Organization',
+        connectors: [
+          {
+            id: 'demo-file',
+            type: 'file',
+            options: { path: resolve(packageRoot(), 'fixtures/demo/employees.csv') },
+            mapping: { location: 'location', group: 'department' },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+export function formatZodIssues(err: ZodError, prefix = ''): string[] {
+  return err.issues.map((issue) => {
+    let path = prefix;
+    for (const p of issue.path) {
+      path += typeof p === 'number' ? `[${p}]` : path ? `.${String(p)}` : String(p);
+    }
+    const msg = /received undefined/.test(issue.message) ? 'required' : issue.message;
+    return `${path || '(root)'}: ${msg}`;
+  });
+}
+
+/**
+ * Reads, interpolates and validates the configuration once; every problem is reported at
+ * once with its path. Returns a frozen object.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): AppConfig {
+  let raw: unknown;
+  let source: string;
+  let baseDir: string;
+  const explicit = env.HRSYNC_CONFIG;
+  const candidate = explicit ? resolve(cwd, explicit) : resolve(cwd, 'hrsync.config.yaml');
+  if (existsSync(candidate)) {
+    source = candidate;
+    baseDir = dirname(candidate);
+    try {
+      raw = parseYaml(readFileSync(candidate, 'utf8'));
+    } catch (err) {
+      throw new AppError('config_invalid', `${candidate}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    }
+  } else if (explicit) {
+    throw new AppError('config_not_found', `HRSYNC_CONFIG points to ${candidate}, which does not exist`);
+  } else {
+    source = 'built-in demo';
+    baseDir = packageRoot();
+    raw = demoConfig();
+  }
+
+  const interpolationProblems: InterpolationProblem[] = [];
+  const interpolated = interpolateEnv(raw, env, '', interpolationProblems);
+  const problems = interpolationProblems.map((p) => `${p.path}: ${p.message}`);
+
+  const parsed = fileConfigSchema.safeParse(interpolated);
+  if (!parsed.success) problems.push(...formatZodIssues(parsed.error));
+
+  if (parsed.success) {
+    const seen = new Map<string, string>();
+    const orgIds = new Set<string>();
+    parsed.data.organizations.forEach((org, oi) => {
+      if (orgIds.has(org.id)) problems.push(`organizations[${oi}].id: duplicate organization id "${org.id}"`);
+      orgIds.add(org.id);
+      org.connectors.forEach((c: ConnectorConfig, ci) => {
+        const path = `organizations[${oi}].connectors[${ci}]`;
+        const other = seen.get(c.id);
+        if (other) problems.push(`${path}.id: connector id "${c.id}" is already used at ${other} (ids are unique across organizations)`);
+        seen.set(c.id, path);
+        const connector = findConnector(c.type);
+        if (!connector) {
+          problems.push(`${path}.type: unknown connector type "${c.type}" (known: ${connectorTypes().join(', ')})`);
+          return;
+        }
+        const opts = connector.configSchema.safeParse(c.options);
+        if (!opts.success) problems.push(...formatZodIssues(opts.error as ZodError, `${path}.options`));
+        else {
+          const o = opts.data as Record<string, unknown>;
+          if (c.type === 'file' && typeof o.path === 'string' && !isAbsolute(o.path)) o.path = resolve(baseDir, o.path);
+          c.options = o;
+        }
+      });
+    });
+  }
+
+  if (problems.length > 0) {
+    throw new AppError('config_invalid', `invalid configuration (${source}):\n  ${problems.join('\n  ')}`, { details: problems });
+  }
+  const data = parsed.data!;
+
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AppError('config_invalid', `invalid configuration: PORT: must be a port number, got "${env.PORT}"`);
+  }
+  const config: AppConfig = {
+    source,
+    organizations: data.organizations,
+    sync: data.sync,
+    databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
+    redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
+    port,
+    adminToken: env.HRSYNC_ADMIN_TOKEN || null,
+    smtpUrl: env.SMTP_URL || null,
+    outboxDir: resolve(cwd, env.OUTBOX_DIR || './outbox'),
+    mailFrom: env.MAIL_FROM || 'hrsync <no-reply@hrsync.local>',
+    appUrl: env.APP_URL || `http://localhost:${port}`,
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o as object)) deepFreeze(v);
+  }
+  return o;
+}
+
+export function findConnectorConfig(config: AppConfig, connectorId: string): { org: OrganizationConfig; connector: ConnectorConfig } | null {
+  for (const org of config.organizations) {
+    for (const connector of org.connectors) if (connector.id === connectorId) return { org, connector };
+  }
+  return null;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/i, 'must be 1-63 letters, digits, "-" or "_"');
+
+/** Where a store field comes from, and whether sync keeps it up to date ("always") or only sets it on create. */
+export const mappingEntrySchema = z.union([
+  z.string().min(1),
+  z.object({ from: z.string().min(1), mode: z.enum(['always', 'on_create']).default('always') }).strict(),
+  z.null(),
+]);
+
+export const mappingSchema = z
+  .object({
+    location: mappingEntrySchema.optional(),
+    group: mappingEntrySchema.optional(),
+    jobTitle: mappingEntrySchema.optional(),
+    firstName: mappingEntrySchema.optional(),
+    lastName: mappingEntrySchema.optional(),
+    /** user attribute name → HR field (custom fields; `attributes.<key>` or a normalized field name) */
+    attributes: z.record(z.string(), mappingEntrySchema).optional(),
+  })
+  .strict();
+
+export const connectorSchema = z
+  .object({
+    id,
+    type: z.string().min(1),
+    schedule: z.string().min(1).optional(),
+    timezone: z.string().min(1).optional(),
+    options: z.record(z.string(), z.unknown()).default({}),
+    mapping: mappingSchema.default({}),
+    scope: z.object({ includeInactive: z.boolean().default(true) }).strict().default({ includeInactive: true }),
+    deactivation: z
+      .object({
+        maxPercent: z.number().min(0).max(100).optional(),
+        maxCount: z.number().int().min(0).optional(),
+      })
+      .strict()
+      .default({}),
+    incremental: z
+      .object({
+        enabled: z.boolean().default(false),
+        fullSyncEveryHours: z.number().positive().default(24),
+      })
+      .strict()
+      .default({ enabled: false, fullSyncEveryHours: 24 }),
+  })
+  .strict();
+
+export const organizationSchema = z
+  .object({
+    id,
+    name: z.string().min(1).max(200),
+    connectors: z.array(connectorSchema).default([]),
+  })
+  .strict();
+
+export const fileConfigSchema = z
+  .object({
+    organizations: z.array(organizationSchema).min(1),
+    sync: z
+      .object({ batchSize: z.number().int().min(1).max(20_000).default(2_000) })
+      .strict()
+      .default({ batchSize: 2_000 }),
+  })
+  .strict();
+
+export type MappingEntry = z.infer<typeof mappingEntrySchema>;
+export type MappingConfig = z.infer<typeof mappingSchema>;
+export type ConnectorConfig = z.infer<typeof connectorSchema>;
+export type OrganizationConfig = z.infer<typeof organizationSchema>;
+export type FileConfig = z.infer<typeof fileConfigSchema>;

@@ -1,0 +1,35 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../config/load.js';
+import { AppError } from '../lib/errors.js';
+import { sql } from './sql.js';
+
+/**
+ * Makes the store know every organization and connector of the configuration. Idempotent;
+ * writes only what differs. A connector can never move to another organization.
+ */
+export async function syncConfigToStore(em: EntityManager, config: AppConfig): Promise<void> {
+  const orgs = config.organizations.map((o) => ({ id: o.id, name: o.name }));
+  const connectors = config.organizations.flatMap((o) => o.connectors.map((c) => ({ id: c.id, organization_id: o.id, type: c.type })));
+  await sql(
+    em,
+    `insert into organizations (id, name) select r.id, r.name from jsonb_to_recordset(?::jsonb) as r(id text, name text)
+     on conflict (id) do update set name = excluded.name, updated_at = now() where organizations.name is distinct from excluded.name`,
+    [JSON.stringify(orgs)],
+  );
+  if (connectors.length === 0) return;
+  const moved = await sql<{ id: string; organization_id: string }>(
+    em,
+    `select c.id, c.organization_id from connectors c join jsonb_to_recordset(?::jsonb) as r(id text, organization_id text, type text)
+       on r.id = c.id where r.organization_id <> c.organization_id`,
+    [JSON.stringify(connectors)],
+  );
+  if (moved.length > 0) {
+    throw new AppError('config_invalid', `connector ${moved[0].id} belongs to organization ${moved[0].organization_id} in the store; a connector cannot move to another organization (give it a new id)`);
+  }
+  await sql(
+    em,
+    `insert into connectors (id, organization_id, type) select r.id, r.organization_id, r.type from jsonb_to_recordset(?::jsonb) as r(id text, organization_id text, type text)
+     on conflict (id) do update set type = excluded.type, updated_at = now() where connectors.type is distinct from excluded.type`,
+    [JSON.stringify(connectors)],
+  );
+}

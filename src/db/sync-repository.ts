@@ -1,0 +1,283 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ExistingUser } from '../domain/sync-plan.js';
+import type { Rejection, SyncRecord } from '../domain/employee-record.js';
+import { sql, sqlOne } from './sql.js';
+
+/** Set-based statements of the sync engine: one statement per page, never one per employee. */
+
+interface LookupRow {
+  id: string;
+  seq: string;
+  connector_id: string | null;
+  external_id: string | null;
+  email_lower: string | null;
+  content_hash: string | null;
+  status: 'active' | 'deactivated';
+  deactivated_by: 'sync' | 'admin' | null;
+}
+
+function toExisting(r: LookupRow): ExistingUser {
+  return {
+    id: r.id,
+    seq: Number(r.seq),
+    connectorId: r.connector_id,
+    externalId: r.external_id,
+    emailLower: r.email_lower,
+    contentHash: r.content_hash,
+    status: r.status,
+    deactivatedBy: r.deactivated_by,
+  };
+}
+
+/** Users of this page: by (connector, employee id), and users of the organization by e-mail. */
+export async function lookupPage(
+  em: EntityManager,
+  organizationId: string,
+  connectorId: string,
+  externalIds: string[],
+  emailsLower: string[],
+): Promise<{ byExternalId: Map<string, ExistingUser>; byEmail: Map<string, ExistingUser> }> {
+  const rows = await sql<LookupRow>(
+    em,
+    `select u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by
+       from users u
+      where u.connector_id = ? and u.external_id in (select jsonb_array_elements_text(?::jsonb))
+     union
+     select u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by
+       from users u
+      where u.organization_id = ? and lower(u.email) in (select jsonb_array_elements_text(?::jsonb)) and u.email is not null`,
+    [connectorId, JSON.stringify(externalIds), organizationId, JSON.stringify(emailsLower)],
+  );
+  const byExternalId = new Map<string, ExistingUser>();
+  const byEmail = new Map<string, ExistingUser>();
+  for (const r of rows) {
+    const u = toExisting(r);
+    if (u.connectorId === connectorId && u.externalId !== null) byExternalId.set(u.externalId, u);
+    if (u.emailLower !== null) byEmail.set(u.emailLower, u);
+  }
+  return { byExternalId, byEmail };
+}
+
+/** Locations or groups by name (case-insensitive), created when missing. Returns lower(name) → id. */
+export async function ensureNamed(em: EntityManager, table: 'locations' | 'groups', organizationId: string, names: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (names.length === 0) return out;
+  await sql(
+    em,
+    `insert into ${table} (organization_id, name)
+     select ?, n from (select distinct on (lower(n)) n from jsonb_array_elements_text(?::jsonb) as n order by lower(n), n) x
+     on conflict do nothing`,
+    [organizationId, JSON.stringify(names)],
+  );
+  const rows = await sql<{ id: string; k: string }>(
+    em,
+    `select id, lower(name) as k from ${table} where organization_id = ? and lower(name) in (select lower(jsonb_array_elements_text(?::jsonb)))`,
+    [organizationId, JSON.stringify(names)],
+  );
+  for (const r of rows) out.set(r.k, r.id);
+  return out;
+}
+
+export interface WriteRow {
+  record: SyncRecord;
+  locationId: string | null;
+  groupId: string | null;
+}
+
+function recordJson(w: WriteRow, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const r = w.record;
+  return {
+    email: r.email,
+    external_id: r.externalId,
+    first_name: r.firstName,
+    last_name: r.lastName,
+    job_title: r.jobTitle,
+    location_id: w.locationId,
+    group_id: w.groupId,
+    manager_external_id: r.managerExternalId,
+    attributes: r.attributes,
+    start_date: r.startDate,
+    end_date: r.endDate,
+    content_hash: r.hash,
+    ...extra,
+  };
+}
+
+const RECORD_COLUMNS = `email text, external_id text, first_name text, last_name text, job_title text, location_id uuid, group_id uuid,
+  manager_external_id text, attributes jsonb, start_date date, end_date date, content_hash text`;
+
+/** Creates users (access none: creating is not inviting) and their sync group memberships. */
+export async function insertUsers(em: EntityManager, organizationId: string, connectorId: string, rows: WriteRow[]): Promise<Array<{ id: string; seq: number; externalId: string }>> {
+  if (rows.length === 0) return [];
+  const res = await sql<{ id: string; seq: string; external_id: string }>(
+    em,
+    `with r as (select * from jsonb_to_recordset(?::jsonb) as r(${RECORD_COLUMNS})),
+     ins as (
+       insert into users (organization_id, connector_id, source, email, external_id, first_name, last_name, job_title, location_id,
+                          manager_external_id, attributes, status, access, start_date, end_date, content_hash)
+       select ?, ?, 'sync', r.email, r.external_id, r.first_name, r.last_name, r.job_title, r.location_id,
+              r.manager_external_id, coalesce(r.attributes, '{}'::jsonb), 'active', 'none', r.start_date, r.end_date, r.content_hash
+         from r
+       returning id, seq, external_id),
+     mem as (
+       insert into group_memberships (user_id, group_id, source)
+       select ins.id, r.group_id, 'sync' from ins join r on r.external_id = ins.external_id where r.group_id is not null
+       on conflict do nothing)
+     select id, seq, external_id from ins`,
+    [JSON.stringify(rows.map((w) => recordJson(w))), organizationId, connectorId],
+  );
+  return res.map((r) => ({ id: r.id, seq: Number(r.seq), externalId: r.external_id }));
+}
+
+export interface FieldModes {
+  firstName: 'always' | 'on_create';
+  lastName: 'always' | 'on_create';
+  jobTitle: 'always' | 'on_create';
+  location: 'always' | 'on_create' | null;
+  group: 'always' | 'on_create' | null;
+  attributes: 'always' | 'on_create';
+}
+
+/**
+ * Updates users whose HR content changed, links users created by hand, reactivates users
+ * that sync deactivated. "on create only" fields are left alone (a link fills them only
+ * where empty). Never touches roles or access.
+ */
+export async function updateUsers(
+  em: EntityManager,
+  connectorId: string,
+  rows: Array<WriteRow & { id: string; link: boolean; reactivate: boolean; changed: boolean }>,
+  modes: FieldModes,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const set = (col: string, mode: 'always' | 'on_create' | null): string => {
+    if (mode === 'always') return `${col} = r.${col}`;
+    if (mode === 'on_create') return `${col} = case when r.link then coalesce(u.${col}, r.${col}) else u.${col} end`;
+    return `${col} = u.${col}`;
+  };
+  const groupAlways = modes.group === 'always';
+  const groupSql = modes.group === null
+    ? ''
+    : `, delm as (
+         delete from group_memberships gm using r
+          where ${groupAlways ? 'true' : 'false'} and gm.user_id = r.id and gm.source = 'sync' and r.changed
+            and gm.group_id is distinct from r.group_id),
+       insm as (
+         insert into group_memberships (user_id, group_id, source)
+         select r.id, r.group_id, 'sync' from r
+          where r.group_id is not null and r.changed and (${groupAlways ? 'true' : 'false'} or r.link)
+         on conflict do nothing)`;
+  const res = await sql<{ n: string }>(
+    em,
+    `with r as (select * from jsonb_to_recordset(?::jsonb) as r(id uuid, link boolean, reactivate boolean, changed boolean, ${RECORD_COLUMNS})),
+     upd as (
+       update users u set
+         email = r.email,
+         connector_id = ?,
+         external_id = r.external_id,
+         ${set('first_name', modes.firstName)},
+         ${set('last_name', modes.lastName)},
+         ${set('job_title', modes.jobTitle)},
+         ${set('location_id', modes.location)},
+         manager_external_id = r.manager_external_id,
+         attributes = ${modes.attributes === 'always' ? `u.attributes || coalesce(r.attributes, '{}'::jsonb)` : `case when r.link then coalesce(r.attributes, '{}'::jsonb) || u.attributes else u.attributes end`},
+         start_date = r.start_date,
+         end_date = r.end_date,
+         content_hash = r.content_hash,
+         status = case when r.reactivate then 'active' else u.status end,
+         deactivated_by = case when r.reactivate then null else u.deactivated_by end,
+         deactivated_at = case when r.reactivate then null else u.deactivated_at end,
+         updated_at = now()
+       from r where u.id = r.id
+       returning u.id)${groupSql}
+     select count(*) as n from upd`,
+    [JSON.stringify(rows.map((w) => recordJson(w, { id: w.id, link: w.link, reactivate: w.reactivate, changed: w.changed }))), connectorId],
+  );
+  return Number(res[0]?.n ?? 0);
+}
+
+export async function insertRejections(em: EntityManager, runId: string, rejections: Rejection[]): Promise<void> {
+  if (rejections.length === 0) return;
+  await sql(
+    em,
+    `insert into sync_run_rejections (run_id, external_id, reason, detail)
+     select ?, r.external_id, r.reason, r.detail from jsonb_to_recordset(?::jsonb) as r(external_id text, reason text, detail text)`,
+    [runId, JSON.stringify(rejections.map((r) => ({ external_id: r.externalId, reason: r.reason, detail: r.detail ?? null })))],
+  );
+}
+
+export async function insertPendingDeactivations(em: EntityManager, runId: string, userIds: string[], reason: 'terminated' | 'missing_from_listing'): Promise<void> {
+  if (userIds.length === 0) return;
+  await sql(
+    em,
+    `insert into sync_run_deactivations (run_id, user_id, reason)
+     select ?, x::uuid, ? from jsonb_array_elements_text(?::jsonb) as x on conflict do nothing`,
+    [runId, reason, JSON.stringify(userIds)],
+  );
+}
+
+export async function countActive(em: EntityManager, connectorId: string): Promise<number> {
+  const r = await sqlOne<{ n: string }>(em, `select count(*) as n from users where connector_id = ? and status = 'active'`, [connectorId]);
+  return Number(r?.n ?? 0);
+}
+
+/** Active users of the connector in seq order, a slice at a time (keyset pagination). */
+export async function activeUsersAfter(em: EntityManager, connectorId: string, afterSeq: number, limit: number): Promise<Array<{ id: string; seq: number; externalId: string }>> {
+  const rows = await sql<{ id: string; seq: string; external_id: string }>(
+    em,
+    `select id, seq, external_id from users where connector_id = ? and status = 'active' and seq > ? order by seq limit ?`,
+    [connectorId, afterSeq, limit],
+  );
+  return rows.map((r) => ({ id: r.id, seq: Number(r.seq), externalId: r.external_id }));
+}
+
+/**
+ * Links each user to its manager by HR employee id, after all records of a run are in.
+ * A manager outside the listing leaves the link empty; a later run fills it.
+ * Only rows whose link may have changed are looked at; only rows whose link differs are written.
+ */
+export async function resolveManagers(em: EntityManager, connectorId: string, since: Date): Promise<{ linked: number; unresolved: number }> {
+  const res = await sql<{ linked: string; unresolved: string }>(
+    em,
+    `with cand as (
+       select u.id, m.id as mid, u.manager_id, u.manager_external_id
+         from users u
+         left join users m on m.connector_id = u.connector_id and m.external_id = u.manager_external_id and m.id <> u.id
+        where u.connector_id = ?
+          and (u.updated_at >= ? or (u.manager_external_id is not null and u.manager_id is null)
+               or (u.manager_external_id is null and u.manager_id is not null))),
+     upd as (
+       update users u set manager_id = cand.mid, updated_at = now()
+         from cand where u.id = cand.id and u.manager_id is distinct from cand.mid
+       returning u.id)
+     select (select count(*) from upd) as linked,
+            (select count(*) from cand where cand.mid is null and cand.manager_external_id is not null) as unresolved`,
+    [connectorId, since],
+  );
+  return { linked: Number(res[0]?.linked ?? 0), unresolved: Number(res[0]?.unresolved ?? 0) };
+}
+
+/**
+ * Deactivates the users a run listed for deactivation that are still active and still
+ * this connector's: access revoked, never hard-deleted. Returns how many changed.
+ */
+export async function applyDeactivations(em: EntityManager, runId: string, connectorId: string): Promise<number> {
+  const res = await sql<{ n: string }>(
+    em,
+    `with d as (
+       update users u set status = 'deactivated', deactivated_by = 'sync', deactivated_at = now(), updated_at = now()
+         from sync_run_deactivations d
+        where d.run_id = ? and d.user_id = u.id and u.status = 'active' and u.connector_id = ?
+       returning u.id),
+     mark as (
+       update sync_run_deactivations s set applied_at = now() where s.run_id = ? and s.user_id in (select id from d))
+     select count(*) as n from d`,
+    [runId, connectorId, runId],
+  );
+  return Number(res[0]?.n ?? 0);
+}
+
+export async function countPendingDeactivations(em: EntityManager, runId: string): Promise<number> {
+  const r = await sqlOne<{ n: string }>(em, `select count(*) as n from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]);
+  return Number(r?.n ?? 0);
+}

@@ -1,0 +1,221 @@
+import type { HrEmployee } from '../../connectors/types.js';
+import { BitSet } from './bit-set.js';
+import { type CompiledMapping, type Rejection, type SyncRecord, isRejection, toSyncRecord } from './employee-record.js';
+
+/** What the planner needs to know of a user already in the store. */
+export interface ExistingUser {
+  id: string;
+  seq: number;
+  connectorId: string | null;
+  externalId: string | null;
+  emailLower: string | null;
+  contentHash: string | null;
+  status: 'active' | 'deactivated';
+  deactivatedBy: 'sync' | 'admin' | null;
+}
+
+export interface PagePlan {
+  /** New users (access none, status active). */
+  creates: SyncRecord[];
+  /** Existing users to write: changed fields, a link by e-mail, and/or a reactivation. */
+  updates: Array<{ user: ExistingUser; record: SyncRecord; link: boolean; reactivate: boolean; changed: boolean }>;
+  unchanged: number;
+  /** Users whose HR record says inactive: deactivated only after a complete listing, within the threshold. */
+  terminations: ExistingUser[];
+  /** Inactive in HR and never synced: not created. */
+  skipped: number;
+  rejections: Rejection[];
+}
+
+/** Cross-page memory of a run: who was seen (existing users by seq), and, in dry runs, who would have been created. */
+export class RunMemory {
+  readonly seen = new BitSet();
+  /** Dry run only: records that would have been created (the store does not have them). */
+  readonly plannedExternalIds = new Set<string>();
+  readonly plannedEmails = new Set<string>();
+  constructor(readonly dryRun: boolean) {}
+}
+
+export interface PageLookup {
+  byExternalId: ReadonlyMap<string, ExistingUser>;
+  /** Users of the organization by lower-cased e-mail. */
+  byEmail: ReadonlyMap<string, ExistingUser>;
+}
+
+/**
+ * Pure: decide what one page of validated HR records does to the store.
+ * Match by (connector, employee id), else link an unlinked user with the same e-mail,
+ * else create. Never invites: there is no such outcome.
+ */
+export function planPage(
+  records: readonly SyncRecord[],
+  lookup: PageLookup,
+  memory: RunMemory,
+  /** Employee ids of this page's records rejected before planning: still present in HR, so never "missing". */
+  rejectedIds: readonly string[] = [],
+): PagePlan {
+  const plan: PagePlan = { creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [] };
+  for (const id of rejectedIds) {
+    const u = lookup.byExternalId.get(id);
+    if (u) memory.seen.add(u.seq);
+  }
+  const pageIds = new Set<string>();
+  const pageEmails = new Set<string>();
+  const linkedInPage = new Set<string>();
+
+  for (const r of records) {
+    if (pageIds.has(r.externalId) || memory.plannedExternalIds.has(r.externalId)) {
+      plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_employee_id', detail: 'the employee id appears more than once in the listing' });
+      continue;
+    }
+    let user = lookup.byExternalId.get(r.externalId);
+    if (user && memory.seen.has(user.seq)) {
+      plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_employee_id', detail: 'the employee id appears more than once in the listing' });
+      continue;
+    }
+    if (pageEmails.has(r.emailLower) || memory.plannedEmails.has(r.emailLower)) {
+      if (user) memory.seen.add(user.seq);
+      plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another record of this listing has the same e-mail' });
+      continue;
+    }
+    const holder = lookup.byEmail.get(r.emailLower);
+    let link = false;
+    if (user) {
+      if (holder && holder.id !== user.id) {
+        memory.seen.add(user.seq); // present in HR: a rejected record never deactivates its user
+        plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' });
+        continue;
+      }
+    } else if (holder) {
+      if (holder.connectorId === null && !linkedInPage.has(holder.id) && !memory.seen.has(holder.seq)) {
+        user = holder;
+        link = true;
+        linkedInPage.add(holder.id);
+      } else {
+        plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' });
+        continue;
+      }
+    }
+    pageIds.add(r.externalId);
+    pageEmails.add(r.emailLower);
+
+    if (!user) {
+      if (!r.active) {
+        plan.skipped++;
+        continue;
+      }
+      plan.creates.push(r);
+      if (memory.dryRun) {
+        memory.plannedExternalIds.add(r.externalId);
+        memory.plannedEmails.add(r.emailLower);
+      }
+      continue;
+    }
+
+    memory.seen.add(user.seq);
+    const changed = link || user.contentHash !== r.hash;
+    // Sync reactivates only users that sync itself deactivated; an admin's decision stands.
+    const reactivate = r.active && user.status === 'deactivated' && user.deactivatedBy === 'sync';
+    if (!r.active && user.status === 'active') plan.terminations.push(user);
+    if (changed || reactivate) plan.updates.push({ user, record: r, link, reactivate, changed });
+    else plan.unchanged++;
+  }
+  return plan;
+}
+
+export interface DeactivationPolicy {
+  maxPercent?: number;
+  maxCount?: number;
+}
+
+export const DEFAULT_MAX_PERCENT = 10;
+
+/**
+ * Pure: may a run deactivate `count` of a connector's `activeBefore` users without an
+ * administrator's approval? Exceeding any configured limit holds them all.
+ */
+export function deactivationVerdict(count: number, activeBefore: number, policy: DeactivationPolicy): { hold: boolean; reason: string | null } {
+  if (count === 0) return { hold: false, reason: null };
+  const maxPercent = policy.maxPercent ?? (policy.maxCount === undefined ? DEFAULT_MAX_PERCENT : undefined);
+  if (policy.maxCount !== undefined && count > policy.maxCount) {
+    return { hold: true, reason: `${count} deactivations exceed maxCount ${policy.maxCount}` };
+  }
+  if (maxPercent !== undefined) {
+    const limit = (activeBefore * maxPercent) / 100;
+    if (count > limit) {
+      const pct = activeBefore === 0 ? 100 : Math.round((count / activeBefore) * 1000) / 10;
+      return { hold: true, reason: `${count} deactivations (${pct}% of ${activeBefore} users) exceed maxPercent ${maxPercent}` };
+    }
+  }
+  return { hold: false, reason: null };
+}
+
+export interface SyncPlan {
+  creates: SyncRecord[];
+  updates: PagePlan['updates'];
+  unchanged: number;
+  skipped: number;
+  rejections: Rejection[];
+  /** Users to deactivate: terminated in HR, or (complete listings only) gone from it. */
+  deactivations: Array<{ user: ExistingUser; reason: 'terminated' | 'missing_from_listing' }>;
+  /** Deactivations held for an administrator's approval. */
+  held: boolean;
+  heldReason: string | null;
+  reactivations: number;
+}
+
+/**
+ * Pure, whole-run planner for one connector: the same page logic the engine runs, over
+ * an in-memory store. `complete` is false when the listing failed part way or was
+ * incremental: then nothing is deactivated for being absent, and a failed listing
+ * deactivates nothing at all.
+ */
+export function planSync(
+  existing: readonly ExistingUser[],
+  incoming: readonly HrEmployee[],
+  opts: { connectorId: string; mapping: CompiledMapping; policy: DeactivationPolicy; complete: boolean; failed?: boolean },
+): SyncPlan {
+  const byExternalId = new Map<string, ExistingUser>();
+  const byEmail = new Map<string, ExistingUser>();
+  for (const u of existing) {
+    if (u.connectorId === opts.connectorId && u.externalId !== null) byExternalId.set(u.externalId, u);
+    if (u.emailLower !== null) byEmail.set(u.emailLower, u);
+  }
+  const memory = new RunMemory(true);
+  const records: SyncRecord[] = [];
+  const rejections: Rejection[] = [];
+  const rejectedIds: string[] = [];
+  for (const e of incoming) {
+    const r = toSyncRecord(e, opts.mapping);
+    if (isRejection(r)) {
+      rejections.push(r);
+      const id = (e.externalId ?? '').trim();
+      if (id) rejectedIds.push(id);
+    } else records.push(r);
+  }
+  const page = planPage(records, { byExternalId, byEmail }, memory, rejectedIds);
+  const deactivations: SyncPlan['deactivations'] = [];
+  if (!opts.failed) {
+    for (const u of page.terminations) deactivations.push({ user: u, reason: 'terminated' });
+    if (opts.complete) {
+      for (const u of existing) {
+        if (u.connectorId === opts.connectorId && u.status === 'active' && !memory.seen.has(u.seq)) {
+          deactivations.push({ user: u, reason: 'missing_from_listing' });
+        }
+      }
+    }
+  }
+  const activeBefore = existing.filter((u) => u.connectorId === opts.connectorId && u.status === 'active').length;
+  const verdict = deactivationVerdict(deactivations.length, activeBefore, opts.policy);
+  return {
+    creates: page.creates,
+    updates: page.updates,
+    unchanged: page.unchanged,
+    skipped: page.skipped,
+    rejections: [...rejections, ...page.rejections],
+    deactivations,
+    held: verdict.hold,
+    heldReason: verdict.reason,
+    reactivations: page.updates.filter((u) => u.reactivate).length,
+  };
+}

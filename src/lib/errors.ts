@@ -1,0 +1,49 @@
+/**
+ * One error type for the whole app: a stable string code, whether retrying can help,
+ * and the cause. Faces (CLI, HTTP, jobs) map codes to exit statuses / HTTP statuses.
+ */
+export type ErrorCode =
+  | 'config_invalid'
+  | 'config_not_found'
+  | 'connector_not_found'
+  | 'connector_unknown_type'
+  | 'connector_busy'
+  | 'connector_held'
+  | 'connector_auth_failed'
+  | 'connector_request_failed'
+  | 'connector_bad_response'
+  | 'listing_failed'
+  | 'run_not_found'
+  | 'run_not_approvable'
+  | 'organization_not_found'
+  | 'user_not_found'
+  | 'validation_failed'
+  | 'conflict'
+  | 'not_found'
+  | 'database_unreachable'
+  | 'redis_unreachable'
+  | 'internal';
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details?: unknown;
+
+  constructor(code: ErrorCode, message: string, opts: { retryable?: boolean; cause?: unknown; details?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.retryable = opts.retryable ?? false;
+    this.details = opts.details;
+  }
+}
+
+/** Checked by name as well as instanceof: errors may cross module copies (tsx vs dist). */
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError || (err instanceof Error && err.name === 'AppError' && 'code' in err);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

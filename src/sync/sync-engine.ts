@@ -1,0 +1,392 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { getConnector } from '../../connectors/registry.js';
+import type { ConnectorContext, HrConnector, HrEmployee, HrRejectedRecord } from '../../connectors/types.js';
+import { findConnectorConfig, type AppConfig } from '../config/load.js';
+import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
+import { syncConfigToStore } from '../db/config-store.js';
+import type { SyncCounts } from '../db/entities.js';
+import type { Orm } from '../db/orm.js';
+import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
+import {
+  activeUsersAfter, applyDeactivations, countActive, countPendingDeactivations, ensureNamed, insertPendingDeactivations,
+  insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type WriteRow,
+} from '../db/sync-repository.js';
+import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
+import { deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
+import { AppError, errorMessage, isAppError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { tryLockConnector, type ConnectorLock } from './connector-lock.js';
+import { emptyCounts, loadRunRecord, type SyncRunRecord } from './run-record.js';
+
+export interface SyncProgress {
+  runId: string;
+  seen: number;
+  elapsedMs: number;
+  /** records per second since the start */
+  rate: number;
+}
+
+export interface RunSyncOptions {
+  connectorId: string;
+  dryRun?: boolean;
+  trigger?: 'manual' | 'schedule' | 'api';
+  /** Force a full listing even where incremental listing is configured. */
+  full?: boolean;
+  /** Use this id for the run record (e.g. one handed out by the API before the run starts). */
+  runId?: string;
+  onProgress?: (p: SyncProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface SyncEngineDeps {
+  orm: Orm;
+  config: AppConfig;
+  log: Logger;
+  /** Which connector implements a config `type`; tests may swap one in. */
+  resolveConnector?: (type: string) => HrConnector<any>;
+}
+
+const EXAMPLES = 10;
+const UNSEEN_SCAN = 20_000;
+
+/**
+ * The sync engine: brings one connector's HR listing into the user store. It creates,
+ * updates, links, deactivates and reactivates users, and it never invites anyone: this
+ * module does not know invitations exist.
+ */
+export class SyncEngine {
+  constructor(private readonly deps: SyncEngineDeps) {}
+
+  async run(opts: RunSyncOptions): Promise<SyncRunRecord> {
+    const { config, orm } = this.deps;
+    const found = findConnectorConfig(config, opts.connectorId);
+    if (!found) throw new AppError('connector_not_found', `no connector "${opts.connectorId}" in the configuration (${config.source})`);
+    const connector = (this.deps.resolveConnector ?? getConnector)(found.connector.type);
+    const dryRun = opts.dryRun ?? false;
+    const em = orm.em.fork() as EntityManager;
+    await syncConfigToStore(em, config);
+
+    let lock: ConnectorLock | null = null;
+    if (!dryRun) {
+      lock = await tryLockConnector(config.databaseUrl, opts.connectorId);
+      if (!lock) {
+        const running = await sqlOne<{ id: string }>(em, `select id from sync_runs where connector_id = ? and status = 'running' and not dry_run`, [opts.connectorId]);
+        throw new AppError('connector_busy', `a sync of ${opts.connectorId} is already running${running ? ` (run ${running.id})` : ''}; try again when it has finished`);
+      }
+    }
+    try {
+      if (!dryRun) {
+        // We hold the lock, so a run still marked running died with its process.
+        await sql(em, `update sync_runs set status = 'failed', error = 'interrupted: the process running it stopped', finished_at = now()
+                        where connector_id = ? and status = 'running' and not dry_run`, [opts.connectorId]);
+        const held = await sqlOne<{ id: string; n: number }>(
+          em,
+          `select id, (counts->>'heldDeactivations')::int as n from sync_runs where connector_id = ? and status = 'needs_approval' and not dry_run order by started_at desc limit 1`,
+          [opts.connectorId],
+        );
+        if (held) {
+          throw new AppError('connector_held', `connector ${opts.connectorId} is held: run ${held.id} waits for approval of ${held.n} deactivations (hrsync sync approve ${held.id}, or reject it with hrsync sync reject ${held.id})`);
+        }
+      }
+      return await this.execute(em, connector, found.org, found.connector, { ...opts, dryRun });
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async execute(em: EntityManager, connector: HrConnector<any>, org: OrganizationConfig, cc: ConnectorConfig, opts: RunSyncOptions & { dryRun: boolean }): Promise<SyncRunRecord> {
+    const runId = opts.runId ?? randomUUID();
+    const state = await sqlOne<{ last_sync_at: Date | null; last_full_sync_at: Date | null }>(em, `select last_sync_at, last_full_sync_at from connectors where id = ?`, [cc.id]);
+    const since = this.incrementalSince(connector, cc, state, opts.full ?? false);
+    const mode = since ? 'incremental' : 'full';
+    const startedAt = new Date();
+    await sql(
+      em,
+      `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, started_at) values (?, ?, ?, ?, ?, ?, 'running', ?::jsonb, ?)`,
+      [runId, org.id, cc.id, opts.trigger ?? 'manual', opts.dryRun, mode, JSON.stringify(emptyCounts()), startedAt],
+    );
+    const log = this.deps.log.child({ runId, connectorId: cc.id, organizationId: org.id, dryRun: opts.dryRun, mode });
+    log.info({ trigger: opts.trigger ?? 'manual' }, 'sync started');
+
+    const run = new RunContext(em, runId, org, cc, opts.dryRun, log);
+    try {
+      run.activeBefore = await countActive(em, cc.id);
+      const options = connector.configSchema.parse(cc.options);
+      const ctx: ConnectorContext = {
+        log,
+        signal: opts.signal,
+        since,
+        includeInactive: cc.scope.includeInactive,
+        reject: (r: HrRejectedRecord) => run.connectorRejections.push({ externalId: r.externalId, reason: r.reason, detail: r.detail }),
+      };
+      const batchSize = this.deps.config.sync.batchSize;
+      let buffer: HrEmployee[] = [];
+      const t0 = Date.now();
+      const report = () => {
+        const elapsedMs = Date.now() - t0;
+        opts.onProgress?.({ runId, seen: run.counts.seen, elapsedMs, rate: elapsedMs > 0 ? Math.round((run.counts.seen * 1000) / elapsedMs) : 0 });
+      };
+      // Read the next page while the store works on this one.
+      const it = connector.listEmployees(options, ctx)[Symbol.asyncIterator]();
+      let next = it.next();
+      next.catch(() => {});
+      for (;;) {
+        const step = await next;
+        if (step.done) break;
+        next = it.next();
+        next.catch(() => {});
+        for (const e of step.value) buffer.push(e);
+        if (buffer.length >= batchSize) {
+          await run.processBatch(buffer);
+          buffer = [];
+          report();
+        }
+      }
+      if (buffer.length > 0 || run.connectorRejections.length > 0) await run.processBatch(buffer);
+      report();
+      await run.finish(mode === 'full', cc.deactivation, startedAt);
+      if (!opts.dryRun) {
+        await sql(em, `update connectors set last_run_id = ?, last_sync_at = ?, last_full_sync_at = case when ? then ? else last_full_sync_at end, updated_at = now() where id = ?`,
+          [runId, startedAt, mode === 'full', startedAt, cc.id]);
+      }
+      log.info({ status: run.status, ...run.counts }, 'sync finished');
+    } catch (err) {
+      run.status = 'failed';
+      run.error = errorMessage(err);
+      log.error({ err: isAppError(err) ? { code: err.code, message: err.message } : err }, 'sync failed');
+      // A run that failed part way applies no deactivations.
+      await sql(em, `delete from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]).catch(() => {});
+    }
+    await sql(
+      em,
+      `update sync_runs set status = ?, counts = ?::jsonb, error = ?, held_reason = ?, examples = ?::jsonb, finished_at = now() where id = ?`,
+      [run.status, JSON.stringify(run.counts), run.error, run.heldReason, run.examples ? JSON.stringify(run.examples) : null, runId],
+    );
+    return (await loadRunRecord(em, runId))!;
+  }
+
+  private incrementalSince(connector: HrConnector<any>, cc: ConnectorConfig, state: { last_sync_at: Date | null; last_full_sync_at: Date | null } | null, forceFull: boolean): Date | null {
+    if (forceFull || !connector.supportsIncremental || !cc.incremental.enabled) return null;
+    if (!state?.last_sync_at || !state.last_full_sync_at) return null;
+    const fullDue = Date.now() - new Date(state.last_full_sync_at).getTime() >= cc.incremental.fullSyncEveryHours * 3_600_000;
+    if (fullDue) return null;
+    // A few minutes of overlap: records changed while the last run was reading are read again (unchanged → no write).
+    return new Date(new Date(state.last_sync_at).getTime() - 5 * 60_000);
+  }
+
+  /** Apply the deactivations a `needs_approval` run held back. */
+  async approve(runId: string, approvedBy = 'cli'): Promise<SyncRunRecord> {
+    return this.decide(runId, 'approve', approvedBy);
+  }
+
+  /** Dismiss a `needs_approval` run: nobody is deactivated, and the connector may sync again. */
+  async reject(runId: string, decidedBy = 'cli'): Promise<SyncRunRecord> {
+    return this.decide(runId, 'reject', decidedBy);
+  }
+
+  private async decide(runId: string, action: 'approve' | 'reject', by: string, organizationId?: string): Promise<SyncRunRecord> {
+    const em = this.deps.orm.em.fork() as EntityManager;
+    const existing = await loadRunRecord(em, runId, { rejectedLimit: 0, organizationId });
+    if (!existing) throw new AppError('run_not_found', `no sync run ${runId}`);
+    if (existing.status !== 'needs_approval' || existing.dryRun) {
+      throw new AppError('run_not_approvable', `run ${runId} is ${existing.dryRun ? 'a dry run' : existing.status}; only a run that needs approval can be ${action === 'approve' ? 'approved' : 'rejected'}`);
+    }
+    const lock = await tryLockConnector(this.deps.config.databaseUrl, existing.connectorId);
+    if (!lock) throw new AppError('connector_busy', `a sync of ${existing.connectorId} is running; try again when it has finished`);
+    try {
+      await em.transactional(async (tx) => {
+        const t = tx as EntityManager;
+        const claimed = await sql(t, `update sync_runs set status = ?, approved_at = now(), approved_by = ? where id = ? and status = 'needs_approval' returning id`, [action === 'approve' ? 'approved' : 'rejected', by, runId]);
+        if (claimed.length === 0) throw new AppError('run_not_approvable', `run ${runId} was decided meanwhile`);
+        if (action === 'approve') {
+          const n = await applyDeactivations(t, runId, existing.connectorId);
+          await sql(t, `update sync_runs set counts = counts || jsonb_build_object('deactivated', (counts->>'deactivated')::int + ?::int, 'heldDeactivations', 0) where id = ?`, [n, runId]);
+          this.deps.log.info({ runId, connectorId: existing.connectorId, deactivated: n }, 'held deactivations approved');
+        } else {
+          this.deps.log.info({ runId, connectorId: existing.connectorId }, 'held deactivations rejected');
+        }
+      });
+    } finally {
+      await lock.release();
+    }
+    return (await loadRunRecord(em, runId))!;
+  }
+}
+
+/** The state of one run while it goes through the listing. */
+class RunContext {
+  readonly counts: SyncCounts = emptyCounts();
+  readonly memory: RunMemory;
+  readonly mapping: CompiledMapping;
+  readonly modes: FieldModes;
+  readonly connectorRejections: Rejection[] = [];
+  activeBefore = 0;
+  status: SyncRunRecord['status'] = 'running';
+  error: string | null = null;
+  heldReason: string | null = null;
+  examples: Record<string, string[]> | null;
+  private readonly locations = new Map<string, string>();
+  private readonly groups = new Map<string, string>();
+  private terminations = 0;
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly runId: string,
+    private readonly org: OrganizationConfig,
+    private readonly cc: ConnectorConfig,
+    private readonly dryRun: boolean,
+    private readonly log: Logger,
+  ) {
+    this.memory = new RunMemory(dryRun);
+    this.mapping = compileMapping(cc.mapping);
+    this.modes = {
+      firstName: this.mapping.firstName.mode,
+      lastName: this.mapping.lastName.mode,
+      jobTitle: this.mapping.jobTitle.mode,
+      location: this.mapping.location?.mode ?? null,
+      group: this.mapping.group?.mode ?? null,
+      attributes: this.mapping.attributes.some((a) => a.mode === 'on_create') ? 'on_create' : 'always',
+    };
+    this.examples = dryRun ? { created: [], updated: [], reactivated: [], deactivated: [], rejected: [] } : null;
+  }
+
+  private example(kind: string, id: string | null): void {
+    const list = this.examples?.[kind];
+    if (list && list.length < EXAMPLES && id) list.push(id);
+  }
+
+  async processBatch(employees: HrEmployee[]): Promise<void> {
+    const rejections: Rejection[] = this.connectorRejections.splice(0);
+    this.counts.seen += employees.length + rejections.length;
+    const records: SyncRecord[] = [];
+    const rejectedIds: string[] = [];
+    for (const e of employees) {
+      const r = toSyncRecord(e, this.mapping);
+      if (isRejection(r)) {
+        rejections.push(r);
+        const id = (e.externalId ?? '').trim();
+        if (id) rejectedIds.push(id);
+      } else records.push(r);
+    }
+    for (const r of rejections) if (r.externalId) rejectedIds.push(r.externalId);
+
+    const lookup = await lookupPage(
+      this.em, this.org.id, this.cc.id,
+      [...records.map((r) => r.externalId), ...rejectedIds],
+      records.map((r) => r.emailLower),
+    );
+    const plan = planPage(records, lookup, this.memory, rejectedIds);
+    rejections.push(...plan.rejections);
+
+    if (this.dryRun) {
+      this.tally(plan, rejections);
+      for (const r of plan.creates) this.example('created', r.externalId);
+      for (const u of plan.updates) this.example(u.reactivate ? 'reactivated' : 'updated', u.record.externalId);
+      for (const u of plan.terminations) this.example('deactivated', u.externalId);
+      for (const r of rejections) this.example('rejected', r.externalId);
+      return;
+    }
+
+    try {
+      await this.em.transactional(async (tx) => this.apply(tx as EntityManager, plan, rejections));
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // Two records raced for one e-mail (e.g. swapped addresses): apply them one at a time and reject the losers.
+      this.log.warn({ records: records.length }, 'unique conflict in a batch; applying it record by record');
+      await this.applyOneByOne(plan, rejections);
+    }
+  }
+
+  private tally(plan: PagePlan, rejections: Rejection[]): void {
+    this.counts.created += plan.creates.length;
+    this.counts.updated += plan.updates.filter((u) => u.changed && !u.reactivate).length;
+    this.counts.reactivated += plan.updates.filter((u) => u.reactivate).length;
+    this.counts.unchanged += plan.unchanged;
+    this.counts.skipped += plan.skipped;
+    this.counts.rejected += rejections.length;
+    this.terminations += plan.terminations.length;
+  }
+
+  private async resolveNames(em: EntityManager, records: SyncRecord[]): Promise<void> {
+    const missingLoc = new Set<string>();
+    const missingGrp = new Set<string>();
+    for (const r of records) {
+      if (r.locationName && !this.locations.has(r.locationName.toLowerCase())) missingLoc.add(r.locationName);
+      if (r.groupName && !this.groups.has(r.groupName.toLowerCase())) missingGrp.add(r.groupName);
+    }
+    if (missingLoc.size > 0) for (const [k, v] of await ensureNamed(em, 'locations', this.org.id, [...missingLoc])) this.locations.set(k, v);
+    if (missingGrp.size > 0) for (const [k, v] of await ensureNamed(em, 'groups', this.org.id, [...missingGrp])) this.groups.set(k, v);
+  }
+
+  private row(r: SyncRecord): WriteRow {
+    return {
+      record: r,
+      locationId: r.locationName ? this.locations.get(r.locationName.toLowerCase()) ?? null : null,
+      groupId: r.groupName ? this.groups.get(r.groupName.toLowerCase()) ?? null : null,
+    };
+  }
+
+  private async apply(em: EntityManager, plan: PagePlan, rejections: Rejection[]): Promise<void> {
+    await this.resolveNames(em, [...plan.creates, ...plan.updates.map((u) => u.record)]);
+    const created = await insertUsers(em, this.org.id, this.cc.id, plan.creates.map((r) => this.row(r)));
+    await updateUsers(em, this.cc.id, plan.updates.map((u) => ({ ...this.row(u.record), id: u.user.id, link: u.link, reactivate: u.reactivate, changed: u.changed })), this.modes);
+    await insertPendingDeactivations(em, this.runId, plan.terminations.map((u) => u.id), 'terminated');
+    await insertRejections(em, this.runId, rejections);
+    // Only once the transaction is through do the new users count as seen.
+    for (const c of created) this.memory.seen.add(c.seq);
+    this.tally(plan, rejections);
+  }
+
+  private async applyOneByOne(plan: PagePlan, rejections: Rejection[]): Promise<void> {
+    const single = (p: Partial<PagePlan>): PagePlan => ({ creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [], ...p });
+    const rest: PagePlan = single({ unchanged: plan.unchanged, skipped: plan.skipped, terminations: plan.terminations });
+    await this.em.transactional(async (tx) => this.apply(tx as EntityManager, rest, rejections));
+    const parts: Array<{ p: PagePlan; id: string }> = [
+      ...plan.updates.map((u) => ({ p: single({ updates: [u] }), id: u.record.externalId })),
+      ...plan.creates.map((r) => ({ p: single({ creates: [r] }), id: r.externalId })),
+    ];
+    for (const { p, id } of parts) {
+      try {
+        await this.em.transactional(async (tx) => this.apply(tx as EntityManager, p, []));
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        const rej: Rejection = { externalId: id, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' };
+        await insertRejections(this.em, this.runId, [rej]);
+        this.counts.rejected++;
+      }
+    }
+  }
+
+  /** After a complete listing: managers, absent users, the threshold, and the deactivations. */
+  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date): Promise<void> {
+    let missing = 0;
+    let after = 0;
+    if (fullListing) {
+      for (;;) {
+        const slice = await activeUsersAfter(this.em, this.cc.id, after, UNSEEN_SCAN);
+        if (slice.length === 0) break;
+        after = slice[slice.length - 1].seq;
+        const unseen = slice.filter((u) => !this.memory.seen.has(u.seq));
+        missing += unseen.length;
+        if (this.dryRun) for (const u of unseen) this.example('deactivated', u.externalId);
+        else await insertPendingDeactivations(this.em, this.runId, unseen.map((u) => u.id), 'missing_from_listing');
+      }
+    }
+    if (!this.dryRun) {
+      const managers = await resolveManagers(this.em, this.cc.id, startedAt);
+      if (managers.unresolved > 0) this.log.info({ unresolvedManagers: managers.unresolved }, 'some managers are not (yet) in the store; links left empty');
+    }
+    const pending = this.dryRun ? this.terminations + missing : await countPendingDeactivations(this.em, this.runId);
+    const verdict = deactivationVerdict(pending, this.activeBefore, policy);
+    if (verdict.hold) {
+      this.status = 'needs_approval';
+      this.heldReason = verdict.reason;
+      this.counts.heldDeactivations = pending;
+      this.log.warn({ held: pending, activeBefore: this.activeBefore }, 'deactivations held for approval');
+      return;
+    }
+    this.counts.deactivated = this.dryRun ? pending : await applyDeactivations(this.em, this.runId, this.cc.id);
+    this.status = 'succeeded';
+  }
+}

@@ -1,0 +1,251 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import { ensureNamed } from '../db/sync-repository.js';
+import { isUniqueViolation, sql, sqlOne } from '../db/sql.js';
+import { isValidEmail } from '../domain/employee-record.js';
+import { AppError } from '../lib/errors.js';
+
+/** A user as CLI `--json` and HTTP show it (interfaces.md). */
+export interface UserRecord {
+  id: string;
+  organizationId: string;
+  email: string | null;
+  externalId: string | null;
+  connectorId: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  jobTitle: string | null;
+  location: string | null;
+  locationId: string | null;
+  groups: string[];
+  managerId: string | null;
+  roles: string[];
+  status: 'active' | 'deactivated';
+  access: 'none' | 'invited' | 'active';
+  startDate: string | null;
+  endDate: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface UserRow {
+  id: string;
+  seq: string;
+  organization_id: string;
+  email: string | null;
+  external_id: string | null;
+  connector_id: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  job_title: string | null;
+  location: string | null;
+  location_id: string | null;
+  groups: string[] | null;
+  manager_id: string | null;
+  roles: string[];
+  status: 'active' | 'deactivated';
+  access: 'none' | 'invited' | 'active';
+  start_date: string | null;
+  end_date: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const SELECT = `
+  select u.id, u.seq, u.organization_id, u.email, u.external_id, u.connector_id, u.first_name, u.last_name, u.job_title,
+         l.name as location, u.location_id,
+         (select coalesce(jsonb_agg(g.name order by g.name), '[]'::jsonb) from group_memberships gm join groups g on g.id = gm.group_id where gm.user_id = u.id) as groups,
+         u.manager_id, u.roles, u.status, u.access, to_char(u.start_date, 'YYYY-MM-DD') as start_date, to_char(u.end_date, 'YYYY-MM-DD') as end_date,
+         u.created_at, u.updated_at
+    from users u left join locations l on l.id = u.location_id`;
+
+function toRecord(r: UserRow): UserRecord {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    email: r.email,
+    externalId: r.external_id,
+    connectorId: r.connector_id,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    jobTitle: r.job_title,
+    location: r.location,
+    locationId: r.location_id,
+    groups: r.groups ?? [],
+    managerId: r.manager_id,
+    roles: r.roles ?? [],
+    status: r.status,
+    access: r.access,
+    startDate: r.start_date,
+    endDate: r.end_date,
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+export interface ListUsersQuery {
+  organizationId?: string;
+  status?: 'active' | 'deactivated';
+  access?: 'none' | 'invited' | 'active';
+  locationId?: string;
+  groupId?: string;
+  connectorId?: string;
+  /** matches e-mail, names and employee id (case-insensitive substring) */
+  q?: string;
+  /** opaque cursor from a previous page */
+  cursor?: string;
+  limit?: number;
+}
+
+export function encodeCursor(seq: number): string {
+  return Buffer.from(`u:${seq}`).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): number {
+  const m = /^u:(\d{1,18})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new AppError('validation_failed', 'invalid cursor');
+  return Number(m[1]);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Users in seq order, one page at a time (keyset pagination: stable under concurrent writes). */
+export async function listUsers(em: EntityManager, query: ListUsersQuery): Promise<{ users: UserRecord[]; nextCursor: string | null }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (query.organizationId) { where.push('u.organization_id = ?'); params.push(query.organizationId); }
+  if (query.status) { where.push('u.status = ?'); params.push(query.status); }
+  if (query.access) { where.push('u.access = ?'); params.push(query.access); }
+  if (query.connectorId) { where.push('u.connector_id = ?'); params.push(query.connectorId); }
+  if (query.locationId) {
+    if (!UUID.test(query.locationId)) return { users: [], nextCursor: null };
+    where.push('u.location_id = ?'); params.push(query.locationId);
+  }
+  if (query.groupId) {
+    if (!UUID.test(query.groupId)) return { users: [], nextCursor: null };
+    where.push('exists (select 1 from group_memberships gm where gm.user_id = u.id and gm.group_id = ?)'); params.push(query.groupId);
+  }
+  if (query.q) {
+    const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    where.push(`(lower(u.email) like ? or lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) like ? or u.external_id = ?)`);
+    params.push(like, like, query.q);
+  }
+  if (query.cursor) { where.push('u.seq > ?'); params.push(decodeCursor(query.cursor)); }
+  const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
+  const rows = await sql<UserRow>(em, `${SELECT}${where.length ? ` where ${where.join(' and ')}` : ''} order by u.seq limit ?`, [...params, limit + 1]);
+  const page = rows.slice(0, limit);
+  return { users: page.map(toRecord), nextCursor: rows.length > limit ? encodeCursor(Number(page[page.length - 1].seq)) : null };
+}
+
+export async function getUser(em: EntityManager, id: string, organizationId?: string): Promise<UserRecord | null> {
+  if (!UUID.test(id)) return null;
+  const row = await sqlOne<UserRow>(em, `${SELECT} where u.id = ?${organizationId ? ' and u.organization_id = ?' : ''}`, organizationId ? [id, organizationId] : [id]);
+  return row ? toRecord(row) : null;
+}
+
+export async function findUserByEmail(em: EntityManager, organizationId: string, email: string): Promise<UserRecord | null> {
+  const row = await sqlOne<UserRow>(em, `${SELECT} where u.organization_id = ? and lower(u.email) = lower(?)`, [organizationId, email]);
+  return row ? toRecord(row) : null;
+}
+
+const name = z.string().trim().min(1).max(200);
+export const createUserSchema = z
+  .object({
+    email: z.string().trim().max(254).refine(isValidEmail, 'not a valid e-mail address'),
+    firstName: name.nullable().optional(),
+    lastName: name.nullable().optional(),
+    jobTitle: z.string().trim().max(500).nullable().optional(),
+    location: name.nullable().optional(),
+    groups: z.array(name).max(100).optional(),
+    roles: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
+  })
+  .strict();
+export type CreateUserInput = z.infer<typeof createUserSchema>;
+
+export const updateUserSchema = z
+  .object({
+    firstName: name.nullable().optional(),
+    lastName: name.nullable().optional(),
+    jobTitle: z.string().trim().max(500).nullable().optional(),
+    location: name.nullable().optional(),
+    groups: z.array(name).max(100).optional(),
+    roles: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
+    /** An administrator's deactivation stands: sync never reactivates it. */
+    status: z.enum(['active', 'deactivated']).optional(),
+  })
+  .strict();
+export type UpdateUserInput = z.infer<typeof updateUserSchema>;
+
+async function organizationExists(em: EntityManager, organizationId: string): Promise<boolean> {
+  return (await sqlOne(em, `select 1 from organizations where id = ?`, [organizationId])) !== null;
+}
+
+async function setGroups(em: EntityManager, organizationId: string, userId: string, groups: string[]): Promise<void> {
+  const ids = await ensureNamed(em, 'groups', organizationId, groups);
+  await sql(em, `delete from group_memberships where user_id = ?`, [userId]);
+  if (ids.size > 0) {
+    await sql(em, `insert into group_memberships (user_id, group_id, source) select ?, x::uuid, 'manual' from jsonb_array_elements_text(?::jsonb) as x on conflict do nothing`,
+      [userId, JSON.stringify([...ids.values()])]);
+  }
+}
+
+/**
+ * Creates a user by hand. The user exists (can be placed, given roles) but cannot log in:
+ * inviting is a separate, deliberate act.
+ */
+export async function createUser(em: EntityManager, organizationId: string, input: CreateUserInput): Promise<UserRecord> {
+  const data = createUserSchema.parse(input);
+  if (!(await organizationExists(em, organizationId))) throw new AppError('organization_not_found', `no organization ${organizationId}`);
+  let id: string;
+  try {
+    id = await em.transactional(async (tx) => {
+      const t = tx as EntityManager;
+      let locationId: string | null = null;
+      if (data.location) locationId = [...(await ensureNamed(t, 'locations', organizationId, [data.location])).values()][0] ?? null;
+      const row = await sqlOne<{ id: string }>(
+        t,
+        `insert into users (organization_id, email, first_name, last_name, job_title, location_id, roles, source)
+         values (?, ?, ?, ?, ?, ?, ?::jsonb, 'manual') returning id`,
+        [organizationId, data.email, data.firstName ?? null, data.lastName ?? null, data.jobTitle ?? null, locationId, JSON.stringify(data.roles ?? [])],
+      );
+      if (data.groups?.length) await setGroups(t, organizationId, row!.id, data.groups);
+      return row!.id;
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('conflict', 'a user with this e-mail already exists in the organization');
+    throw err;
+  }
+  return (await getUser(em, id))!;
+}
+
+/**
+ * Changes roles, location, groups, names, or an administrator's activation. Never sends
+ * or schedules an invitation: access is untouched.
+ */
+export async function updateUser(em: EntityManager, id: string, input: UpdateUserInput, organizationId?: string): Promise<UserRecord> {
+  const data = updateUserSchema.parse(input);
+  const current = await getUser(em, id, organizationId);
+  if (!current) throw new AppError('user_not_found', `no user ${id}`);
+  await em.transactional(async (tx) => {
+    const t = tx as EntityManager;
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    const put = (col: string, v: unknown, cast = '') => { sets.push(`${col} = ?${cast}`); params.push(v); };
+    if (data.firstName !== undefined) put('first_name', data.firstName);
+    if (data.lastName !== undefined) put('last_name', data.lastName);
+    if (data.jobTitle !== undefined) put('job_title', data.jobTitle);
+    if (data.roles !== undefined) put('roles', JSON.stringify(data.roles), '::jsonb');
+    if (data.location !== undefined) {
+      const locId = data.location ? [...(await ensureNamed(t, 'locations', current.organizationId, [data.location])).values()][0] : null;
+      put('location_id', locId);
+    }
+    if (data.status === 'deactivated' && current.status !== 'deactivated') {
+      sets.push(`status = 'deactivated', deactivated_by = 'admin', deactivated_at = now()`);
+    } else if (data.status === 'active' && current.status !== 'active') {
+      sets.push(`status = 'active', deactivated_by = null, deactivated_at = null`);
+    }
+    if (sets.length > 0) await sql(t, `update users set ${sets.join(', ')}, updated_at = now() where id = ?`, [...params, id]);
+    if (data.groups !== undefined) await setGroups(t, current.organizationId, id, data.groups);
+  });
+  return (await getUser(em, id))!;
+}
