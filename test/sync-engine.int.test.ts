@@ -138,6 +138,29 @@ describe('sync engine', () => {
     expect(e10.groups).toEqual(['People']);
   });
 
+  it('handles e-mail addresses swapped between employees, and a new hire taking a freed address, in one run', async () => {
+    const f = fixture();
+    const rows = employees(4);
+    f.write(rows);
+    await f.engine.run({ connectorId: f.connector });
+    const before = await f.users();
+    f.write([
+      employee(5, { email: 'person1@acme.example' }), // new hire takes E1's old address
+      { ...rows[0], email: 'person1.new@acme.example' },
+      { ...rows[1], email: 'person3@acme.example' }, // E2 and E3 swap
+      { ...rows[2], email: 'person2@acme.example' },
+      rows[3],
+    ]);
+    const run = await f.engine.run({ connectorId: f.connector });
+    expect(run.counts).toMatchObject({ created: 1, updated: 3, unchanged: 1, rejected: 0, deactivated: 0 });
+    const after = new Map((await f.users()).map((u) => [u.external_id, u]));
+    expect(after.get('E2')).toMatchObject({ id: before[1].id, email: 'person3@acme.example' });
+    expect(after.get('E3')).toMatchObject({ id: before[2].id, email: 'person2@acme.example' });
+    expect(after.get('E5')!.email).toBe('person1@acme.example');
+    const again = await f.engine.run({ connectorId: f.connector });
+    expect(again.counts).toMatchObject({ unchanged: 5, created: 0, updated: 0 });
+  });
+
   it('deactivates a terminated employee and reactivates the rehire without inviting, leaving access as it was', async () => {
     const f = fixture({ deactivation: { maxPercent: 50 } });
     const rows = employees(10);

@@ -167,6 +167,17 @@ export async function updateUsers(
          select r.id, r.group_id, 'sync' from r
           where r.group_id is not null and r.changed and (${groupAlways ? 'true' : 'false'} or r.link)
          on conflict do nothing)`;
+  // Addresses swapped between users of one batch: clear the changing ones first, inside the
+  // transaction, so the per-row unique check of the update never sees a transient clash.
+  const moving = rows.filter((w) => w.changed).map((w) => ({ id: w.id, email: w.record.email }));
+  if (moving.length > 1) {
+    await sql(
+      em,
+      `update users u set email = null from jsonb_to_recordset(?::jsonb) as r(id uuid, email text)
+        where u.id = r.id and lower(u.email) is distinct from lower(r.email)`,
+      [JSON.stringify(moving)],
+    );
+  }
   const res = await sql<{ n: string }>(
     em,
     `with r as (select * from jsonb_to_recordset(?::jsonb) as r(id uuid, link boolean, reactivate boolean, changed boolean, ${RECORD_COLUMNS})),

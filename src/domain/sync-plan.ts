@@ -46,6 +46,11 @@ export interface PageLookup {
  * Pure: decide what one page of validated HR records does to the store.
  * Match by (connector, employee id), else link an unlinked user with the same e-mail,
  * else create. Never invites: there is no such outcome.
+ *
+ * An address given up in this page by a user whose e-mail changes may be taken by another
+ * record of the same page (the engine writes updates before creates and clears moving
+ * addresses first). Which users really move depends on which records are accepted, so the
+ * page is planned until that set stops shrinking.
  */
 export function planPage(
   records: readonly SyncRecord[],
@@ -54,10 +59,41 @@ export function planPage(
   /** Employee ids of this page's records rejected before planning: still present in HR, so never "missing". */
   rejectedIds: readonly string[] = [],
 ): PagePlan {
+  let vacating = new Set<string>();
+  for (const r of records) {
+    const u = lookup.byExternalId.get(r.externalId);
+    if (u && u.emailLower !== null && u.emailLower !== r.emailLower) vacating.add(u.id);
+  }
+  for (;;) {
+    const attempt = planAttempt(records, lookup, memory, rejectedIds, vacating);
+    const moving = new Set(attempt.plan.updates.filter((u) => u.user.emailLower !== u.record.emailLower).map((u) => u.user.id));
+    const broken = [...attempt.freedBy].some((id) => !moving.has(id));
+    if (!broken) {
+      for (const seq of attempt.seen) memory.seen.add(seq);
+      for (const id of attempt.plannedIds) memory.plannedExternalIds.add(id);
+      for (const e of attempt.plannedEmails) memory.plannedEmails.add(e);
+      return attempt.plan;
+    }
+    vacating = new Set([...vacating].filter((id) => moving.has(id)));
+  }
+}
+
+function planAttempt(
+  records: readonly SyncRecord[],
+  lookup: PageLookup,
+  memory: RunMemory,
+  rejectedIds: readonly string[],
+  vacating: ReadonlySet<string>,
+): { plan: PagePlan; seen: Set<number>; plannedIds: string[]; plannedEmails: string[]; freedBy: Set<string> } {
   const plan: PagePlan = { creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [] };
+  const seen = new Set<number>();
+  const isSeen = (seq: number) => seen.has(seq) || memory.seen.has(seq);
+  const plannedIds: string[] = [];
+  const plannedEmails: string[] = [];
+  const freedBy = new Set<string>();
   for (const id of rejectedIds) {
     const u = lookup.byExternalId.get(id);
-    if (u) memory.seen.add(u.seq);
+    if (u) seen.add(u.seq);
   }
   const pageIds = new Set<string>();
   const pageEmails = new Set<string>();
@@ -69,25 +105,27 @@ export function planPage(
       continue;
     }
     let user = lookup.byExternalId.get(r.externalId);
-    if (user && memory.seen.has(user.seq)) {
+    if (user && isSeen(user.seq)) {
       plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_employee_id', detail: 'the employee id appears more than once in the listing' });
       continue;
     }
     if (pageEmails.has(r.emailLower) || memory.plannedEmails.has(r.emailLower)) {
-      if (user) memory.seen.add(user.seq);
+      if (user) seen.add(user.seq); // present in HR: a rejected record never deactivates its user
       plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another record of this listing has the same e-mail' });
       continue;
     }
-    const holder = lookup.byEmail.get(r.emailLower);
+    const found = lookup.byEmail.get(r.emailLower);
+    const freed = found !== undefined && vacating.has(found.id) && found.id !== user?.id;
+    const holder = freed ? undefined : found;
     let link = false;
     if (user) {
       if (holder && holder.id !== user.id) {
-        memory.seen.add(user.seq); // present in HR: a rejected record never deactivates its user
+        seen.add(user.seq);
         plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' });
         continue;
       }
     } else if (holder) {
-      if (holder.connectorId === null && !linkedInPage.has(holder.id) && !memory.seen.has(holder.seq)) {
+      if (holder.connectorId === null && !linkedInPage.has(holder.id) && !isSeen(holder.seq)) {
         user = holder;
         link = true;
         linkedInPage.add(holder.id);
@@ -96,6 +134,7 @@ export function planPage(
         continue;
       }
     }
+    if (freed) freedBy.add(found.id);
     pageIds.add(r.externalId);
     pageEmails.add(r.emailLower);
 
@@ -106,13 +145,13 @@ export function planPage(
       }
       plan.creates.push(r);
       if (memory.dryRun) {
-        memory.plannedExternalIds.add(r.externalId);
-        memory.plannedEmails.add(r.emailLower);
+        plannedIds.push(r.externalId);
+        plannedEmails.push(r.emailLower);
       }
       continue;
     }
 
-    memory.seen.add(user.seq);
+    seen.add(user.seq);
     const changed = link || user.contentHash !== r.hash;
     // Sync reactivates only users that sync itself deactivated; an admin's decision stands.
     const reactivate = r.active && user.status === 'deactivated' && user.deactivatedBy === 'sync';
@@ -120,7 +159,7 @@ export function planPage(
     if (changed || reactivate) plan.updates.push({ user, record: r, link, reactivate, changed });
     else plan.unchanged++;
   }
-  return plan;
+  return { plan, seen, plannedIds, plannedEmails, freedBy };
 }
 
 export interface DeactivationPolicy {

@@ -329,8 +329,9 @@ class RunContext {
 
   private async apply(em: EntityManager, plan: PagePlan, rejections: Rejection[]): Promise<void> {
     await this.resolveNames(em, [...plan.creates, ...plan.updates.map((u) => u.record)]);
-    const created = await insertUsers(em, this.org.id, this.cc.id, plan.creates.map((r) => this.row(r)));
+    // Updates first: an address given up by one employee may be taken by a new one in this batch.
     await updateUsers(em, this.cc.id, plan.updates.map((u) => ({ ...this.row(u.record), id: u.user.id, link: u.link, reactivate: u.reactivate, changed: u.changed })), this.modes);
+    const created = await insertUsers(em, this.org.id, this.cc.id, plan.creates.map((r) => this.row(r)));
     await insertPendingDeactivations(em, this.runId, plan.terminations.map((u) => u.id), 'terminated');
     await insertRejections(em, this.runId, rejections);
     // Only once the transaction is through do the new users count as seen.
