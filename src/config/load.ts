@@ -91,32 +91,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const parsed = fileConfigSchema.safeParse(interpolated);
   if (!parsed.success) problems.push(...formatZodIssues(parsed.error));
 
-  if (parsed.success) {
-    const seen = new Map<string, string>();
-    const orgIds = new Set<string>();
-    parsed.data.organizations.forEach((org, oi) => {
+  // Connector-level checks run on the raw structure too, so that one run reports every problem.
+  const rawOrgs = parsed.success ? parsed.data.organizations : asArray((interpolated as { organizations?: unknown })?.organizations);
+  const seen = new Map<string, string>();
+  const orgIds = new Set<string>();
+  rawOrgs.forEach((org: any, oi: number) => {
+    if (!org || typeof org !== 'object') return;
+    if (typeof org.id === 'string') {
       if (orgIds.has(org.id)) problems.push(`organizations[${oi}].id: duplicate organization id "${org.id}"`);
       orgIds.add(org.id);
-      org.connectors.forEach((c: ConnectorConfig, ci) => {
-        const path = `organizations[${oi}].connectors[${ci}]`;
+    }
+    asArray(org.connectors).forEach((c: any, ci: number) => {
+      if (!c || typeof c !== 'object') return;
+      const path = `organizations[${oi}].connectors[${ci}]`;
+      if (typeof c.id === 'string') {
         const other = seen.get(c.id);
         if (other) problems.push(`${path}.id: connector id "${c.id}" is already used at ${other} (ids are unique across organizations)`);
         seen.set(c.id, path);
-        const connector = findConnector(c.type);
-        if (!connector) {
-          problems.push(`${path}.type: unknown connector type "${c.type}" (known: ${connectorTypes().join(', ')})`);
-          return;
-        }
-        const opts = connector.configSchema.safeParse(c.options);
-        if (!opts.success) problems.push(...formatZodIssues(opts.error as ZodError, `${path}.options`));
-        else {
-          const o = opts.data as Record<string, unknown>;
-          if (c.type === 'file' && typeof o.path === 'string' && !isAbsolute(o.path)) o.path = resolve(baseDir, o.path);
-          c.options = o;
-        }
-      });
+      }
+      if (typeof c.type !== 'string') return;
+      const connector = findConnector(c.type);
+      if (!connector) {
+        problems.push(`${path}.type: unknown connector type "${c.type}" (known: ${connectorTypes().join(', ')})`);
+        return;
+      }
+      const opts = connector.configSchema.safeParse(c.options ?? {});
+      if (!opts.success) problems.push(...formatZodIssues(opts.error as ZodError, `${path}.options`));
+      else if (parsed.success) {
+        const o = opts.data as Record<string, unknown>;
+        if (c.type === 'file' && typeof o.path === 'string' && !isAbsolute(o.path)) o.path = resolve(baseDir, o.path);
+        (c as ConnectorConfig).options = o;
+      }
     });
-  }
+  });
 
   if (problems.length > 0) {
     throw new AppError('config_invalid', `invalid configuration (${source}):\n  ${problems.join('\n  ')}`, { details: problems });
@@ -142,6 +149,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: env.LOG_LEVEL || 'info',
   };
   return deepFreeze(config);
+}
+
+function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
 }
 
 function deepFreeze<T>(o: T): T {
