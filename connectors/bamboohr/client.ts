@@ -1,0 +1,103 @@
+import { AppError } from '../../src/lib/errors.js';
+import type { ConnectorContext } from '../types.js';
+import { createHttpClient, PageGuard, parsePage, type ConnectorHttpDeps, type HttpClient } from '../http/client.js';
+import { DATASET_FIELDS, datasetPageSchema, type BamboohrOptions, type DatasetPage } from './schemas.js';
+
+/**
+ * BambooHR API access on top of the shared HTTP client.
+ *
+ * Auth: the API key is the HTTP Basic user name, the password is any string ("x").
+ * https://documentation.bamboohr.com/docs/getting-started#authentication
+ *
+ * Paths: the API is served per company both as https://{companyDomain}.bamboohr.com/api/… and
+ * through the gateway https://api.bamboohr.com/api/gateway.php/{companyDomain}/…; we use the
+ * gateway form under `baseUrl` so one option (baseUrl) can point at a regional host or a test
+ * server.
+ */
+export class BamboohrApi {
+  private readonly root: string;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly options: BamboohrOptions,
+  ) {
+    this.root = `/api/gateway.php/${encodeURIComponent(options.companyDomain)}`;
+  }
+
+  static create(options: BamboohrOptions, ctx: ConnectorContext, deps: ConnectorHttpDeps = {}): BamboohrApi {
+    const http = createHttpClient(
+      {
+        vendor: 'BambooHR',
+        baseUrl: options.baseUrl,
+        log: ctx.log,
+        signal: ctx.signal,
+        timeoutMs: options.timeoutMs,
+        basicAuth: { username: options.apiKey, password: 'x' },
+        secrets: [options.apiKey],
+        authFailureMessage: (status) =>
+          status === 401
+            ? `BambooHR rejected the API key (401): check options.apiKey and that the key's user may read employees (company "${options.companyDomain}")`
+            : `BambooHR denied access (403): the API key's user may not read the employee dataset; give that user access to employee fields in BambooHR (options.apiKey, company "${options.companyDomain}")`,
+      },
+      deps,
+    );
+    return new BamboohrApi(http, options);
+  }
+
+  get stats() {
+    return this.http.stats;
+  }
+
+  /**
+   * One page of the `employee` dataset.
+   * https://documentation.bamboohr.com/reference/get-data-from-dataset-v2
+   * POST /api/v2/datasets/{datasetName}/data, body { fields, filter, orderBy, page, pageSize };
+   * response { data: [{ fields }], links: { next?, prev? }, meta: { page, pageSize, totalPages, totalItems } }.
+   */
+  async datasetPage(body: { fields: readonly string[]; filter?: string; orderBy?: string; page: number; pageSize: number }): Promise<DatasetPage> {
+    const res = await this.http.request({
+      method: 'POST',
+      path: `${this.root}/v2/datasets/employee/data`,
+      data: body,
+    });
+    return parsePage(datasetPageSchema, res.data, `BambooHR employee dataset page ${body.page}`);
+  }
+
+  /**
+   * Every row of the employee dataset, page by page. Active and inactive employees are both
+   * requested (future hires are "Inactive" until their hire date); `since` adds a lastChanged
+   * filter for incremental runs. Ordered by eeid so that pages are stable.
+   */
+  async *employeeRows(since: Date | null): AsyncGenerator<DatasetPage['data']> {
+    const { pageSize, maxPages } = this.options;
+    const guard = new PageGuard('BambooHR', maxPages);
+    const clauses = [`status in ('Active','Inactive')`];
+    if (since) clauses.push(`lastChanged gt '${since.toISOString().replace(/\.\d{3}Z$/, 'Z')}'`);
+    const filter = clauses.join(' and ');
+    let seen = 0;
+    let totalItems = 0;
+    for (let page = 1; ; page++) {
+      guard.next(page);
+      const p = await this.datasetPage({ fields: DATASET_FIELDS, filter, orderBy: 'eeid asc', page, pageSize });
+      if (p.meta.page !== page) {
+        throw new AppError('connector_bad_response', `BambooHR: asked for dataset page ${page}, got page ${p.meta.page}`, { retryable: true });
+      }
+      const first = p.data[0]?.fields.eeid;
+      const last = p.data[p.data.length - 1]?.fields.eeid;
+      guard.content(p.data.length ? `${String(first)}..${String(last)}#${p.data.length}` : '', page);
+      seen += p.data.length;
+      totalItems = p.meta.totalItems;
+      if (p.data.length > 0) yield p.data;
+      // meta.totalPages = ceil(totalItems / pageSize); links.next is present exactly when page < totalPages.
+      if (page >= p.meta.totalPages || p.data.length === 0) break;
+    }
+    if (seen < totalItems) {
+      throw new AppError('connector_bad_response', `BambooHR: the listing ended after ${seen} of ${totalItems} employees: incomplete, not trusting it`, { retryable: true });
+    }
+  }
+
+  /** The cheapest authenticated request that proves the key may read employees: one row, one field. */
+  async check(): Promise<void> {
+    await this.datasetPage({ fields: ['eeid'], filter: `status in ('Active','Inactive')`, page: 1, pageSize: 1 });
+  }
+}
