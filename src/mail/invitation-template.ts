@@ -4,9 +4,6 @@
  * filled per recipient by string concatenation with every value HTML-escaped. A per-recipient
  * MJML render (~3 ms) never happens.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import mjml2html from 'mjml';
 import { AppError } from '../lib/errors.js';
 import { cleanMultiline, cleanSingleLine, escapeHtml } from './escape.js';
@@ -28,6 +25,7 @@ import {
   parseSegmentTemplate,
   type SegmentTemplate,
 } from './segment-template.js';
+import { INVITATION_MJML } from './templates/invitation-mjml.js';
 import type { OutgoingMail } from './types.js';
 
 export { LOGIN_METHODS, type LoginMethod } from './invitation-copy.js';
@@ -77,7 +75,7 @@ export interface CompileInvitationOptions {
   envelopeFrom?: string;
   /** Time zone for the expiry date; default UTC. */
   timeZone?: string;
-  /** MJML source; default the file templates/invitation.mjml. */
+  /** MJML source; default templates/invitation.mjml (embedded). */
   mjmlSource?: string;
   compileMjml?: MjmlCompiler;
 }
@@ -113,29 +111,11 @@ export function buildAcceptUrl(appUrl: string, token: string): string {
 }
 
 /**
- * Where a template file lives, from TS sources (src/mail/…) and from compiled output
- * (dist/src/mail/… → <package root>/src/mail/templates, since tsc does not copy .mjml).
+ * The MJML source. Embedded as a TS module generated from templates/invitation.mjml (tsc does
+ * not copy .mjml files, and the runtime image ships dist/ only); a test keeps the two equal.
  */
-export function resolveTemplatePath(file: string, moduleUrl: string = import.meta.url): string {
-  const here = dirname(fileURLToPath(moduleUrl));
-  const candidates = [join(here, 'templates', file)];
-  let dir = here;
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json'))) {
-      candidates.push(join(dir, 'src', 'mail', 'templates', file));
-      break;
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new AppError('config_not_found', `mail template ${file} not found (tried ${candidates.join(', ')})`);
-  return found;
-}
-
 export function loadInvitationMjml(): string {
-  return readFileSync(resolveTemplatePath('invitation.mjml'), 'utf8');
+  return INVITATION_MJML;
 }
 
 function invalid(message: string): AppError {
@@ -180,6 +160,19 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
   } catch {
     throw new AppError('config_invalid', `unknown time zone: ${timeZone}`);
   }
+
+  // the text shows minutes, and a batch's expiries mostly fall in the same minute:
+  // remember the last minute formatted (Intl formatting is the costliest step of a fill)
+  let lastExpiry = NaN;
+  let lastExpiryText = '';
+  const formatExpiry = (d: Date): string => {
+    const t = Math.floor(d.getTime() / 60_000);
+    if (t !== lastExpiry) {
+      lastExpiryText = dateFormat.format(d);
+      lastExpiry = t;
+    }
+    return lastExpiryText;
+  };
 
   const variants = {} as Record<LoginMethod, [Variant, Variant]>;
   const jobs: Promise<void>[] = [];
@@ -237,7 +230,7 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
     if (message.length > MAX_INVITATION_MESSAGE_LENGTH) {
       throw invalid(`message is longer than ${MAX_INVITATION_MESSAGE_LENGTH} characters`);
     }
-    const expiresAt = dateFormat.format(data.expiresAt);
+    const expiresAt = formatExpiry(data.expiresAt);
     const variant = pair[message ? 1 : 0];
     return {
       variant,

@@ -105,24 +105,32 @@ export function encodeQuotedPrintable(input: string): string {
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const HEADER_NAME = /^[!-9;-~]+$/; // RFC 5322 ftext
 
+function hasLongWord(value: string, max: number): boolean {
+  if (value.length <= max) return false;
+  let run = 0;
+  for (let i = 0; i < value.length; i++) {
+    if (value.charCodeAt(i) === 32) run = 0;
+    else if (++run > max) return true;
+  }
+  return false;
+}
+
 function needsEncodedWords(value: string): boolean {
-  return !PRINTABLE_ASCII.test(value) || value.includes('=?') || /\S{71,}/.test(value);
+  return !PRINTABLE_ASCII.test(value) || value.includes('=?') || hasLongWord(value, 70);
 }
 
 /** RFC 2047 B-encoded words, ≤ 39 UTF-8 bytes each (≤ 64 characters), never splitting a character. */
 export function encodeWords(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
   const words: string[] = [];
-  let chunk: number[] = [];
-  const push = () => {
-    words.push('=?UTF-8?B?' + Buffer.from(chunk).toString('base64') + '?=');
-    chunk = [];
-  };
-  for (const ch of value) {
-    const bytes = Buffer.from(ch, 'utf8');
-    if (chunk.length + bytes.length > 39) push();
-    for (const b of bytes) chunk.push(b);
-  }
-  if (chunk.length > 0 || words.length === 0) push();
+  let start = 0;
+  do {
+    let end = Math.min(start + 39, bytes.length);
+    // back off to a character boundary: never end before a continuation byte (10xxxxxx)
+    while (end < bytes.length && end > start && (bytes[end]! & 0xc0) === 0x80) end--;
+    words.push('=?UTF-8?B?' + bytes.toString('base64', start, end) + '?=');
+    start = end;
+  } while (start < bytes.length);
   return words;
 }
 
@@ -268,15 +276,15 @@ function encodePart<K extends string>(boundary: string, contentType: string, tpl
   };
 }
 
-function fillPart<K extends string>(part: EncodedPart<K>, values: Readonly<Record<K, string>>): string {
-  const cache = new Map<K, string>();
+/** `cache` maps a value to its encoding, shared by both parts of one message. */
+function fillPart<K extends string>(part: EncodedPart<K>, values: Readonly<Record<K, string>>, cache: Map<string, string>): string {
   let out = part.head + part.literals[0];
   for (let i = 0; i < part.keys.length; i++) {
-    const k = part.keys[i]!;
-    let enc = cache.get(k);
+    const v = values[part.keys[i]!];
+    let enc = cache.get(v);
     if (enc === undefined) {
-      enc = qpEncodePiece(values[k]);
-      cache.set(k, enc);
+      enc = qpEncodePiece(v);
+      cache.set(v, enc);
     }
     out += enc + part.literals[i + 1];
   }
@@ -297,7 +305,7 @@ export function compileAlternativeMessage<K extends string>(parts: {
   const tail = `${CRLF}--${boundary}--${CRLF}`;
   const staticHeaders =
     `MIME-Version: 1.0${CRLF}Auto-Submitted: auto-generated${CRLF}` +
-    `Content-Type: multipart/alternative; boundary="${boundary}"${CRLF}`;
+    `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"${CRLF}`;
   return {
     boundary,
     build(h, values) {
@@ -312,7 +320,8 @@ export function compileAlternativeMessage<K extends string>(parts: {
         for (const [name, value] of Object.entries(h.extra)) head += formatExtraHeader(name, value) + CRLF;
       }
       // the part bodies end at column 0; the CRLF before each delimiter belongs to the delimiter
-      return head + CRLF + fillPart(text, values.text) + CRLF + fillPart(html, values.html) + tail;
+      const cache = new Map<string, string>();
+      return head + CRLF + fillPart(text, values.text, cache) + CRLF + fillPart(html, values.html, cache) + tail;
     },
   };
 }

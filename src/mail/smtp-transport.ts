@@ -3,6 +3,7 @@
  * MIME composition per message). Errors come back as MailSendError, classified.
  */
 import nodemailer from 'nodemailer';
+import { AppError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { MailSendError, toMailSendError } from './mail-send-error.js';
 import type { MailTransport, OutgoingMail, SendOptions, SendResult } from './types.js';
@@ -49,7 +50,7 @@ export class SmtpMailTransport implements MailTransport {
 
   constructor(opts: SmtpTransportOptions) {
     if (!/^smtps?:\/\//i.test(opts.url) || !URL.canParse(opts.url)) {
-      throw new MailSendError('unknown', 'SMTP_URL must be an smtp:// or smtps:// URL', { permanent: false });
+      throw new AppError('config_invalid', 'SMTP_URL must be an smtp:// or smtps:// URL');
     }
     const maxConnections = opts.maxConnections ?? SMTP_DEFAULTS.maxConnections;
     const maxMessages = opts.maxMessages ?? SMTP_DEFAULTS.maxMessages;
