@@ -1,7 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { createQueues, type Queues } from '../../jobs/queues.js';
+import { bullmqRolloutPort } from '../../jobs/queue-port.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
 import { syncConfigToStore } from '../db/config-store.js';
 import { openStore, type Orm } from '../db/orm.js';
+import { RolloutService } from '../invitations/rollout-service.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 
@@ -12,7 +15,19 @@ export interface AppContext {
   orm: Orm;
   sync: SyncEngine;
   em(): EntityManager;
+  /** BullMQ queues (producer side), opened on first use. */
+  queues(): Queues;
+  /** Rollouts and invitations, opened on first use (they need the queues). */
+  rollouts(): RolloutService;
   close(): Promise<void>;
+}
+
+export function rolloutSettings(config: AppConfig) {
+  return {
+    batchSize: config.invitations.batchSize,
+    chunkSize: config.invitations.chunkSize,
+    tokenTtlMs: config.invitations.tokenTtlDays * 24 * 3_600_000,
+  };
 }
 
 export async function createContext(opts: { env?: Record<string, string | undefined>; log?: Logger; config?: AppConfig; cwd?: string } = {}): Promise<AppContext> {
@@ -22,13 +37,21 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   const em = () => orm.em.fork() as EntityManager;
   await syncConfigToStore(em(), config);
   const sync = new SyncEngine({ orm, config, log });
+  let queues: Queues | null = null;
+  let rollouts: RolloutService | null = null;
+  const getQueues = () => (queues ??= createQueues(config.redisUrl, config.queuePrefix));
   return {
     config,
     log,
     orm,
     sync,
     em,
+    queues: getQueues,
+    rollouts() {
+      return (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config) }));
+    },
     async close() {
+      await queues?.close();
       await orm.close(true);
     },
   };

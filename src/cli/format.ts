@@ -1,4 +1,5 @@
 import type { SyncRunRecord } from '../sync/run-record.js';
+import type { RolloutRecord } from '../invitations/rollout-service.js';
 import type { UserRecord } from '../users/user-service.js';
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -38,4 +39,17 @@ export function formatUsersTable(users: UserRecord[], withHeader: boolean): stri
     rows.push(`${cell(u.id, 36)}  ${cell(u.organizationId, 12)}  ${cell(u.email, 32)}  ${cell([u.firstName, u.lastName].filter(Boolean).join(' '), 24)}  ${cell(u.status, 11)}  ${cell(u.access, 7)}  ${cell(u.location, 16)}  ${u.groups.join(', ')}`);
   }
   return rows.length ? `${rows.join('\n')}\n` : '';
+}
+
+export function formatRollout(r: RolloutRecord): string {
+  const c = r.counts;
+  const skipped = Object.entries(r.skippedByReason).filter(([, v]) => v).map(([k, v]) => `${k} ${n(v!)}`).join(', ');
+  const lines = [
+    `rollout ${r.id} (${r.organizationId}): ${r.status}, ${r.loginMethod}, send at ${r.sendAt}${r.resend ? ', resend' : ''}`,
+    `  targeted ${n(c.targeted)} · pending ${n(c.pending)} · sent ${n(c.sent)} · accepted ${n(c.accepted)} · failed ${n(c.failed)} · cancelled ${n(c.cancelled)} · skipped ${n(c.skipped)}${skipped ? ` (${skipped})` : ''}`,
+  ];
+  if (r.selection.filter) lines.push(`  filter: ${Object.entries(r.selection.filter).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  if (r.selection.userCount) lines.push(`  users: ${n(r.selection.userCount)} chosen by id`);
+  if (r.error) lines.push(`  error: ${r.error}`);
+  return `${lines.join('\n')}\n`;
 }

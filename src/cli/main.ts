@@ -6,7 +6,7 @@ import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
-import { formatRun, formatUsersTable } from './format.js';
+import { formatRollout, formatRun, formatUsersTable } from './format.js';
 import { runStart } from './start.js';
 
 /** Exit statuses: 0 ok; 1 error; 2 sync run failed; 3 sync run needs approval. */
@@ -113,6 +113,86 @@ export function buildProgram(): Command {
     });
   void sync;
 
+  const connectors = program.command('connectors').description('the configured HR connectors');
+  connectors
+    .command('check')
+    .description('check that a connector\'s credentials and permissions work, without syncing')
+    .argument('<connectorId>')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (connectorId: string, opts: { json: boolean }) => {
+      const result = await withContext((ctx) => ctx.sync.checkConnector(connectorId));
+      out(opts.json ? JSON.stringify(result) : `${connectorId} (${result.type}): connection and credentials ok (${result.tookMs} ms)`);
+    });
+
+  program
+    .command('invite')
+    .description('create a rollout: invite users now or at a chosen time (nothing else ever invites)')
+    .option('--user <idOrEmail...>', 'users by id or e-mail (repeatable)')
+    .option('--filter <key=value...>', 'users by location, group, connector, access, status (repeatable; combined with AND)')
+    .option('--org <id>', 'the organization (default: the only one configured)')
+    .option('--at <iso8601>', 'send at this time instead of now')
+    .addOption(new Option('--login-method <method>', 'how invitees will sign in').choices(['password', 'sso', 'magic_link']).default('password'))
+    .option('--message <text>', 'a short personal note (plain text, at most 500 characters)')
+    .option('--resend', 're-invite users invited before who have not accepted (their old link stops working)', false)
+    .option('--json', 'print the rollout as JSON', false)
+    .action(async (opts: { user?: string[]; filter?: string[]; org?: string; at?: string; loginMethod: 'password' | 'sso' | 'magic_link'; message?: string; resend: boolean; json: boolean }) => {
+      if (!opts.user && !opts.filter) throw new AppError('validation_failed', 'name the invitees: --user ID_OR_EMAIL … or --filter KEY=VALUE …');
+      if (opts.user && opts.filter) throw new AppError('validation_failed', 'use --user or --filter, not both');
+      const filter = opts.filter ? parseFilters(opts.filter) : undefined;
+      let sendAt: string | undefined;
+      if (opts.at) {
+        const d = new Date(opts.at);
+        if (Number.isNaN(d.getTime())) throw new AppError('validation_failed', `--at: not an ISO 8601 time: "${opts.at}"`);
+        sendAt = d.toISOString();
+      }
+      const ids = (opts.user ?? []).filter((u) => !u.includes('@'));
+      const emails = (opts.user ?? []).filter((u) => u.includes('@'));
+      const rollout = await withContext(async (ctx) => {
+        const org = opts.org ?? (ctx.config.organizations.length === 1 ? ctx.config.organizations[0].id : undefined);
+        if (!org) throw new AppError('validation_failed', `several organizations are configured: choose one with --org (${ctx.config.organizations.map((o) => o.id).join(', ')})`);
+        return ctx.rollouts().create(org, {
+          ...(ids.length ? { userIds: ids } : {}),
+          ...(emails.length ? { emails } : {}),
+          ...(filter ? { filter } : {}),
+          loginMethod: opts.loginMethod,
+          message: opts.message ?? null,
+          sendAt,
+          resend: opts.resend,
+        }, { createdBy: 'cli' });
+      });
+      out(opts.json ? JSON.stringify(rollout) : formatRollout(rollout));
+    });
+
+  const rollouts = program.command('rollouts').description('inspect or steer rollouts');
+  for (const action of ['show', 'cancel', 'pause', 'resume'] as const) {
+    rollouts
+      .command(action)
+      .description(action === 'show' ? 'status and counters of a rollout' : `${action} a rollout (takes effect between messages)`)
+      .argument('<rolloutId>')
+      .option('--json', 'print the rollout as JSON', false)
+      .action(async (id: string, opts: { json: boolean }) => {
+        const rollout = await withContext(async (ctx) => {
+          const svc = ctx.rollouts();
+          if (action === 'show') {
+            const r = await svc.get(id);
+            if (!r) throw new AppError('rollout_not_found', `no rollout ${id}`);
+            return r;
+          }
+          return svc[action](id);
+        });
+        out(opts.json ? JSON.stringify(rollout) : formatRollout(rollout));
+      });
+  }
+  rollouts
+    .command('list')
+    .description('recent rollouts')
+    .option('--org <id>', 'only this organization')
+    .option('--json', 'print a JSON array', false)
+    .action(async (opts: { org?: string; json: boolean }) => {
+      const list = await withContext((ctx) => ctx.rollouts().list({ organizationId: opts.org }));
+      out(opts.json ? JSON.stringify(list) : list.map(formatRollout).join('') || 'no rollouts\n');
+    });
+
   const users = program.command('users').description('the user store');
   users
     .command('list')
@@ -148,6 +228,19 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+const FILTER_KEYS = ['location', 'group', 'connector', 'access', 'status'] as const;
+
+function parseFilters(items: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const key = eq > 0 ? item.slice(0, eq) : '';
+    if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new AppError('validation_failed', `--filter ${item}: use KEY=VALUE with KEY one of ${FILTER_KEYS.join(', ')}`);
+    out[key] = item.slice(eq + 1);
+  }
+  return out;
 }
 
 export async function main(argv: string[]): Promise<void> {

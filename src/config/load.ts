@@ -13,6 +13,9 @@ export interface AppConfig {
   readonly source: string;
   readonly organizations: readonly OrganizationConfig[];
   readonly sync: FileConfig['sync'];
+  readonly invitations: FileConfig['invitations'];
+  /** BullMQ key prefix, a Redis Cluster hash tag */
+  readonly queuePrefix: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly port: number;
@@ -134,10 +137,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new AppError('config_invalid', `invalid configuration: PORT: must be a port number, got "${env.PORT}"`);
   }
+  const invitations = { ...data.invitations };
+  const envNumber = (name: string, key: keyof typeof invitations) => {
+    const v = env[name];
+    if (v === undefined || v === '') return;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new AppError('config_invalid', `invalid configuration: ${name}: must be a non-negative number, got "${v}"`);
+    invitations[key] = n;
+  };
+  envNumber('INVITE_BATCH_SIZE', 'batchSize');
+  envNumber('INVITE_RATE_PER_SECOND', 'ratePerSecond');
+  envNumber('INVITE_CONCURRENCY', 'concurrency');
+  envNumber('INVITE_TOKEN_TTL_DAYS', 'tokenTtlDays');
+  const prefix = env.HRSYNC_QUEUE_PREFIX || 'hrsync';
   const config: AppConfig = {
     source,
     organizations: data.organizations,
     sync: data.sync,
+    invitations,
+    queuePrefix: prefix.startsWith('{') ? prefix : `{${prefix}}`,
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     port,

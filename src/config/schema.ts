@@ -55,6 +55,23 @@ export const organizationSchema = z
   })
   .strict();
 
+export const invitationsSchema = z
+  .object({
+    /** invitations per batch job */
+    batchSize: z.number().int().min(1).max(5_000).default(250),
+    /** messages claimed at a time; pause and cancel take effect between these */
+    chunkSize: z.number().int().min(1).max(100).default(10),
+    /** the mail provider's quota, messages per second across all workers (0: unlimited) */
+    ratePerSecond: z.number().min(0).default(100),
+    /** batch jobs one worker process runs at once */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** how long an invitation link works */
+    tokenTtlDays: z.number().positive().max(90).default(7),
+    /** how often a worker rebuilds lost queue entries from the store */
+    reconcileEverySeconds: z.number().positive().default(30),
+  })
+  .strict();
+
 export const fileConfigSchema = z
   .object({
     organizations: z.array(organizationSchema).min(1),
@@ -62,6 +79,7 @@ export const fileConfigSchema = z
       .object({ batchSize: z.number().int().min(1).max(20_000).default(2_000) })
       .strict()
       .default({ batchSize: 2_000 }),
+    invitations: invitationsSchema.default(invitationsSchema.parse({})),
   })
   .strict();
 
@@ -70,3 +88,4 @@ export type MappingConfig = z.infer<typeof mappingSchema>;
 export type ConnectorConfig = z.infer<typeof connectorSchema>;
 export type OrganizationConfig = z.infer<typeof organizationSchema>;
 export type FileConfig = z.infer<typeof fileConfigSchema>;
+export type InvitationsConfig = z.infer<typeof invitationsSchema>;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ExistingUser } from '../domain/sync-plan.js';
 import type { Rejection, SyncRecord } from '../domain/employee-record.js';
@@ -29,7 +30,18 @@ function toExisting(r: LookupRow): ExistingUser {
   };
 }
 
-/** Users of this page: by (connector, employee id), and users of the organization by e-mail. */
+const LOOKUP_COLUMNS = `u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by`;
+
+/**
+ * Users of this page: by (connector, employee id), and users of the organization by e-mail.
+ *
+ * Two probes of the unique indexes, each `= any(array)`, so the cost is one index probe per
+ * record whatever the table's size or statistics (an `in (select …)` form was planned as a
+ * scan of all the connector's users per page once the table outgrew its statistics: quadratic).
+ * E-mails already held by a user found by employee id need no second probe: the address is
+ * unique in the organization, so that user is its holder. On an unchanged re-sync the second
+ * query is not sent at all.
+ */
 export async function lookupPage(
   em: EntityManager,
   organizationId: string,
@@ -37,23 +49,31 @@ export async function lookupPage(
   externalIds: string[],
   emailsLower: string[],
 ): Promise<{ byExternalId: Map<string, ExistingUser>; byEmail: Map<string, ExistingUser> }> {
-  const rows = await sql<LookupRow>(
-    em,
-    `select u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by
-       from users u
-      where u.connector_id = ? and u.external_id in (select jsonb_array_elements_text(?::jsonb))
-     union
-     select u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by
-       from users u
-      where u.organization_id = ? and lower(u.email) in (select jsonb_array_elements_text(?::jsonb)) and u.email is not null`,
-    [connectorId, JSON.stringify(externalIds), organizationId, JSON.stringify(emailsLower)],
-  );
   const byExternalId = new Map<string, ExistingUser>();
   const byEmail = new Map<string, ExistingUser>();
-  for (const r of rows) {
+  const add = (r: LookupRow) => {
     const u = toExisting(r);
     if (u.connectorId === connectorId && u.externalId !== null) byExternalId.set(u.externalId, u);
     if (u.emailLower !== null) byEmail.set(u.emailLower, u);
+  };
+  if (externalIds.length > 0) {
+    const rows = await sql<LookupRow>(
+      em,
+      `select ${LOOKUP_COLUMNS} from users u
+        where u.connector_id = ? and u.external_id = any(array(select jsonb_array_elements_text(?::jsonb)))`,
+      [connectorId, JSON.stringify(externalIds)],
+    );
+    for (const r of rows) add(r);
+  }
+  const rest = emailsLower.filter((e) => !byEmail.has(e));
+  if (rest.length > 0) {
+    const rows = await sql<LookupRow>(
+      em,
+      `select ${LOOKUP_COLUMNS} from users u
+        where u.organization_id = ? and u.email is not null and lower(u.email) = any(array(select jsonb_array_elements_text(?::jsonb)))`,
+      [organizationId, JSON.stringify(rest)],
+    );
+    for (const r of rows) add(r);
   }
   return { byExternalId, byEmail };
 }
@@ -106,25 +126,38 @@ function recordJson(w: WriteRow, extra: Record<string, unknown> = {}): Record<st
 const RECORD_COLUMNS = `email text, external_id text, first_name text, last_name text, job_title text, location_id uuid, group_id uuid,
   manager_external_id text, attributes jsonb, start_date date, end_date date, content_hash text`;
 
-/** Creates users (access none: creating is not inviting) and their sync group memberships. */
+/**
+ * Creates users (access none: creating is not inviting) and their sync group memberships.
+ * The manager link is set right away where the manager is already in the store or in the same
+ * page (ids are chosen here for that), so the end-of-run pass only has to fill the links whose
+ * manager came later: the initial load writes each row once instead of twice.
+ */
 export async function insertUsers(em: EntityManager, organizationId: string, connectorId: string, rows: WriteRow[]): Promise<Array<{ id: string; seq: number; externalId: string }>> {
   if (rows.length === 0) return [];
+  const ids = new Map<string, string>();
+  for (const w of rows) ids.set(w.record.externalId, randomUUID());
+  const json = rows.map((w) => {
+    const m = w.record.managerExternalId;
+    const pageManagerId = m !== null && m !== w.record.externalId ? ids.get(m) ?? null : null;
+    return recordJson(w, { id: ids.get(w.record.externalId), page_manager_id: pageManagerId });
+  });
   const res = await sql<{ id: string; seq: string; external_id: string }>(
     em,
-    `with r as (select * from jsonb_to_recordset(?::jsonb) as r(${RECORD_COLUMNS})),
+    `with r as (select * from jsonb_to_recordset(?::jsonb) as r(id uuid, page_manager_id uuid, ${RECORD_COLUMNS})),
      ins as (
-       insert into users (organization_id, connector_id, source, email, external_id, first_name, last_name, job_title, location_id,
-                          manager_external_id, attributes, status, access, start_date, end_date, content_hash)
-       select ?, ?, 'sync', r.email, r.external_id, r.first_name, r.last_name, r.job_title, r.location_id,
+       insert into users (id, organization_id, connector_id, source, email, external_id, first_name, last_name, job_title, location_id,
+                          manager_id, manager_external_id, attributes, status, access, start_date, end_date, content_hash)
+       select r.id, ?, ?, 'sync', r.email, r.external_id, r.first_name, r.last_name, r.job_title, r.location_id,
+              coalesce(r.page_manager_id, (select m.id from users m where m.connector_id = ? and m.external_id = r.manager_external_id)),
               r.manager_external_id, coalesce(r.attributes, '{}'::jsonb), 'active', 'none', r.start_date, r.end_date, r.content_hash
          from r
        returning id, seq, external_id),
      mem as (
        insert into group_memberships (user_id, group_id, source)
-       select ins.id, r.group_id, 'sync' from ins join r on r.external_id = ins.external_id where r.group_id is not null
+       select ins.id, r.group_id, 'sync' from ins join r on r.id = ins.id where r.group_id is not null
        on conflict do nothing)
      select id, seq, external_id from ins`,
-    [JSON.stringify(rows.map((w) => recordJson(w))), organizationId, connectorId],
+    [JSON.stringify(json), organizationId, connectorId, connectorId],
   );
   return res.map((r) => ({ id: r.id, seq: Number(r.seq), externalId: r.external_id }));
 }
@@ -191,6 +224,7 @@ export async function updateUsers(
          ${set('job_title', modes.jobTitle)},
          ${set('location_id', modes.location)},
          manager_external_id = r.manager_external_id,
+         manager_id = (select m.id from users m where m.connector_id = ? and m.external_id = r.manager_external_id and m.id <> u.id),
          attributes = ${modes.attributes === 'always' ? `u.attributes || coalesce(r.attributes, '{}'::jsonb)` : `case when r.link then coalesce(r.attributes, '{}'::jsonb) || u.attributes else u.attributes end`},
          start_date = r.start_date,
          end_date = r.end_date,
@@ -202,7 +236,7 @@ export async function updateUsers(
        from r where u.id = r.id
        returning u.id)${groupSql}
      select count(*) as n from upd`,
-    [JSON.stringify(rows.map((w) => recordJson(w, { id: w.id, link: w.link, reactivate: w.reactivate, changed: w.changed }))), connectorId],
+    [JSON.stringify(rows.map((w) => recordJson(w, { id: w.id, link: w.link, reactivate: w.reactivate, changed: w.changed }))), connectorId, connectorId],
   );
   return Number(res[0]?.n ?? 0);
 }
@@ -245,9 +279,14 @@ export async function activeUsersAfter(em: EntityManager, connectorId: string, a
 /**
  * Links each user to its manager by HR employee id, after all records of a run are in.
  * A manager outside the listing leaves the link empty; a later run fills it.
- * Only rows whose link may have changed are looked at; only rows whose link differs are written.
+ * `insertUsers` and `updateUsers` already set the link of every row they write to the
+ * manager known at that moment, so the rows whose link may still be wrong are exactly those
+ * with a manager id but no link (the manager came later in the run, or was missing before)
+ * and those with a link but no manager id. Only rows whose link differs are written.
+ * (`_since`, the run's start, is no longer needed: looking again at every row the run wrote
+ * cost one index probe per row, a second pass over a whole initial load.)
  */
-export async function resolveManagers(em: EntityManager, connectorId: string, since: Date): Promise<{ linked: number; unresolved: number }> {
+export async function resolveManagers(em: EntityManager, connectorId: string, _since: Date): Promise<{ linked: number; unresolved: number }> {
   const res = await sql<{ linked: string; unresolved: string }>(
     em,
     `with cand as (
@@ -255,7 +294,7 @@ export async function resolveManagers(em: EntityManager, connectorId: string, si
          from users u
          left join users m on m.connector_id = u.connector_id and m.external_id = u.manager_external_id and m.id <> u.id
         where u.connector_id = ?
-          and (u.updated_at >= ? or (u.manager_external_id is not null and u.manager_id is null)
+          and ((u.manager_external_id is not null and u.manager_id is null)
                or (u.manager_external_id is null and u.manager_id is not null))),
      upd as (
        update users u set manager_id = cand.mid, updated_at = now()
@@ -263,10 +302,20 @@ export async function resolveManagers(em: EntityManager, connectorId: string, si
        returning u.id)
      select (select count(*) from upd) as linked,
             (select count(*) from cand where cand.mid is null and cand.manager_external_id is not null) as unresolved`,
-    [connectorId, since],
+    [connectorId],
   );
   return { linked: Number(res[0]?.linked ?? 0), unresolved: Number(res[0]?.unresolved ?? 0) };
 }
+
+/**
+ * A deactivated user loses access: pending invitations are cancelled and links already sent
+ * but not accepted stop working. Used inside a statement whose CTE `d` returns the user ids.
+ */
+export const WITHDRAW_INVITATIONS_SQL = `
+       update invitations i set
+         status = case when i.status = 'sent' then 'revoked' else 'cancelled' end,
+         last_error = coalesce(i.last_error, 'user_deactivated'), updated_at = now()
+        where i.user_id in (select id from d) and i.status in ('pending', 'sent')`;
 
 /**
  * Deactivates the users a run listed for deactivation that are still active and still
@@ -281,7 +330,8 @@ export async function applyDeactivations(em: EntityManager, runId: string, conne
         where d.run_id = ? and d.user_id = u.id and u.status = 'active' and u.connector_id = ?
        returning u.id),
      mark as (
-       update sync_run_deactivations s set applied_at = now() where s.run_id = ? and s.user_id in (select id from d))
+       update sync_run_deactivations s set applied_at = now() where s.run_id = ? and s.user_id in (select id from d)),
+     inv as (${WITHDRAW_INVITATIONS_SQL})
      select count(*) as n from d`,
     [runId, connectorId, runId],
   );
@@ -291,4 +341,14 @@ export async function applyDeactivations(em: EntityManager, runId: string, conne
 export async function countPendingDeactivations(em: EntityManager, runId: string): Promise<number> {
   const r = await sqlOne<{ n: string }>(em, `select count(*) as n from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]);
   return Number(r?.n ?? 0);
+}
+
+/**
+ * Refreshes the planner's statistics of the user store, as PostgreSQL advises after loading
+ * data. Without them (autovacuum off, or not yet come round) a connector's users look like a
+ * handful of rows and page lookups are planned as scans of all of them. Never waits for a
+ * lock: when another session is analyzing, that one will do.
+ */
+export async function analyzeUsers(em: EntityManager): Promise<void> {
+  await sql(em, `analyze (skip_locked) users, group_memberships`);
 }

@@ -9,7 +9,7 @@ import type { SyncCounts } from '../db/entities.js';
 import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
 import {
-  activeUsersAfter, applyDeactivations, countActive, countPendingDeactivations, ensureNamed, insertPendingDeactivations,
+  activeUsersAfter, analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, ensureNamed, insertPendingDeactivations,
   insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type WriteRow,
 } from '../db/sync-repository.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
@@ -49,6 +49,8 @@ export interface SyncEngineDeps {
 
 const EXAMPLES = 10;
 const UNSEEN_SCAN = 20_000;
+/** Statistics are refreshed each time a run has created this many users, or doubled the connector's. */
+const ANALYZE_AFTER = 5_000;
 
 /**
  * The sync engine: brings one connector's HR listing into the user store. It creates,
@@ -175,6 +177,25 @@ export class SyncEngine {
     return new Date(new Date(state.last_sync_at).getTime() - 5 * 60_000);
   }
 
+  /**
+   * Tells whether a connector's credentials and permissions work, before the first real run:
+   * validates its options and makes the connector's cheapest authenticated request.
+   */
+  async checkConnector(connectorId: string): Promise<{ connectorId: string; type: string; ok: true; tookMs: number }> {
+    const found = findConnectorConfig(this.deps.config, connectorId);
+    if (!found) throw new AppError('connector_not_found', `no connector "${connectorId}" in the configuration (${this.deps.config.source})`);
+    const connector = (this.deps.resolveConnector ?? getConnector)(found.connector.type);
+    const options = connector.configSchema.parse(found.connector.options);
+    const t0 = Date.now();
+    await connector.checkConnection(options, {
+      log: this.deps.log.child({ connectorId }),
+      since: null,
+      includeInactive: found.connector.scope.includeInactive,
+      reject: () => {},
+    });
+    return { connectorId, type: found.connector.type, ok: true, tookMs: Date.now() - t0 };
+  }
+
   /** Apply the deactivations a `needs_approval` run held back. */
   async approve(runId: string, approvedBy = 'cli'): Promise<SyncRunRecord> {
     return this.decide(runId, 'approve', approvedBy);
@@ -229,6 +250,8 @@ class RunContext {
   private readonly locations = new Map<string, string>();
   private readonly groups = new Map<string, string>();
   private terminations = 0;
+  /** Users created by this run that the store's statistics already know of. */
+  private analyzedCreates = 0;
 
   constructor(
     private readonly em: EntityManager,
@@ -288,6 +311,11 @@ class RunContext {
       return;
     }
 
+    if (plan.creates.length === 0 && plan.updates.length === 0 && plan.terminations.length === 0 && rejections.length === 0) {
+      // Nothing to write (an unchanged page): `apply` would open and commit an empty transaction.
+      this.tally(plan, rejections);
+      return;
+    }
     try {
       await this.em.transactional(async (tx) => this.apply(tx as EntityManager, plan, rejections));
     } catch (err) {
@@ -296,6 +324,19 @@ class RunContext {
       this.log.warn({ records: records.length }, 'unique conflict in a batch; applying it record by record');
       await this.applyOneByOne(plan, rejections);
     }
+    await this.refreshStatistics();
+  }
+
+  /**
+   * During a bulk load (an initial sync, a large new population) the planner's picture of the
+   * users table goes stale fast; page lookups then scan every user of the connector. Analyze
+   * whenever the users created by this run have doubled the connector since the last time.
+   */
+  private async refreshStatistics(): Promise<void> {
+    const fresh = this.counts.created - this.analyzedCreates;
+    if (fresh < Math.max(ANALYZE_AFTER, this.activeBefore + this.analyzedCreates)) return;
+    this.analyzedCreates = this.counts.created;
+    await analyzeUsers(this.em).catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'statistics not refreshed'));
   }
 
   private tally(plan: PagePlan, rejections: Rejection[]): void {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { ensureNamed } from '../db/sync-repository.js';
+import { ensureNamed, WITHDRAW_INVITATIONS_SQL } from '../db/sync-repository.js';
 import { isUniqueViolation, sql, sqlOne } from '../db/sql.js';
 import { isValidEmail } from '../domain/employee-record.js';
 import { AppError } from '../lib/errors.js';
@@ -245,6 +245,9 @@ export async function updateUser(em: EntityManager, id: string, input: UpdateUse
       sets.push(`status = 'active', deactivated_by = null, deactivated_at = null`);
     }
     if (sets.length > 0) await sql(t, `update users set ${sets.join(', ')}, updated_at = now() where id = ?`, [...params, id]);
+    if (data.status === 'deactivated' && current.status !== 'deactivated') {
+      await sql(t, `with d as (select ?::uuid as id) ${WITHDRAW_INVITATIONS_SQL}`, [id]);
+    }
     if (data.groups !== undefined) await setGroups(t, current.organizationId, id, data.groups);
   });
   return (await getUser(em, id))!;

@@ -1,0 +1,51 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+
+/**
+ * Queue names and the key prefix. The prefix is a Redis Cluster hash tag (`{…}`), so every
+ * key of every queue lands in one slot, as BullMQ requires on a cluster.
+ */
+export const QUEUE_NAMES = { sync: 'sync', rollouts: 'rollouts', invitations: 'invitations' } as const;
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
+export function queuePrefix(env: Record<string, string | undefined> = process.env): string {
+  const p = env.HRSYNC_QUEUE_PREFIX || 'hrsync';
+  return p.startsWith('{') ? p : `{${p}}`;
+}
+
+/** Workers block on Redis and must never give up a command; producers fail fast. */
+export function connection(redisUrl: string, kind: 'worker' | 'producer'): ConnectionOptions {
+  return kind === 'worker'
+    ? { url: redisUrl, maxRetriesPerRequest: null }
+    : { url: redisUrl, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 5_000 };
+}
+
+export const DEFAULT_JOB_OPTIONS: Record<QueueName, JobsOptions> = {
+  sync: { attempts: 1, removeOnComplete: { count: 500 }, removeOnFail: { count: 500 } },
+  rollouts: { attempts: 5, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { count: 500 } },
+  invitations: { attempts: 8, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { count: 1_000 } },
+};
+
+export interface Queues {
+  sync: Queue;
+  rollouts: Queue;
+  invitations: Queue;
+  prefix: string;
+  close(): Promise<void>;
+}
+
+export function createQueues(redisUrl: string, prefix = queuePrefix()): Queues {
+  const opts = (name: QueueName) => ({ connection: connection(redisUrl, 'producer'), prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS[name] });
+  const sync = new Queue(QUEUE_NAMES.sync, opts('sync'));
+  const rollouts = new Queue(QUEUE_NAMES.rollouts, opts('rollouts'));
+  const invitations = new Queue(QUEUE_NAMES.invitations, opts('invitations'));
+  for (const q of [sync, rollouts, invitations]) q.on('error', () => {});
+  return {
+    sync,
+    rollouts,
+    invitations,
+    prefix,
+    async close() {
+      await Promise.all([sync.close(), rollouts.close(), invitations.close()]);
+    },
+  };
+}

@@ -1,0 +1,94 @@
+import { Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { AppContext } from '../src/app/context.js';
+import { RolloutService, type MailPort } from '../src/invitations/rollout-service.js';
+import { rolloutSettings } from '../src/app/context.js';
+import { InvitationMailer } from '../src/invitations/invitation-mailer.js';
+import { compileInvitationTemplates } from '../src/mail/invitation-template.js';
+import { createMailTransport } from '../src/mail/create-mail-transport.js';
+import type { MailTransport } from '../src/mail/types.js';
+import { bullmqRolloutPort } from './queue-port.js';
+import { connection, QUEUE_NAMES } from './queues.js';
+import { invitationBatchProcessor } from './invitations/processor.js';
+import { invitationBatchSchema } from './invitations/queue.js';
+import { rolloutTriggerProcessor } from './rollouts/processor.js';
+import { redisRateLimiter } from './rate-limit.js';
+
+export interface RunningWorkers {
+  rollouts: RolloutService;
+  /** Stop taking jobs, let running ones finish within the grace period, then close. */
+  close(graceMs?: number): Promise<void>;
+  reconcileNow(): Promise<void>;
+}
+
+/**
+ * The one place that starts the queue workers: rollout triggers and invitation batches,
+ * plus the reconciler that rebuilds lost queue entries from PostgreSQL on start and
+ * periodically. Templates are compiled once here.
+ */
+export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; transport?: MailTransport } = {}): Promise<RunningWorkers> {
+  const { config, log } = ctx;
+  const queues = ctx.queues();
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', () => {});
+  const rollouts = new RolloutService({
+    orm: ctx.orm,
+    log,
+    queues: bullmqRolloutPort(queues),
+    settings: rolloutSettings(config),
+    rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond),
+  });
+  let transport: MailTransport | null = null;
+  let mail = opts.mail;
+  if (!mail) {
+    const templates = await compileInvitationTemplates({ from: config.mailFrom });
+    transport = opts.transport ?? createMailTransport({ smtpUrl: config.smtpUrl, outboxDir: config.outboxDir, logger: log });
+    mail = new InvitationMailer(templates, transport, config.appUrl);
+    log.info({ transport: transport.kind, outbox: transport.kind === 'file' ? config.outboxDir : undefined }, 'invitation mail ready');
+  }
+
+  const base = { connection: connection(config.redisUrl, 'worker'), prefix: config.queuePrefix };
+  const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
+  const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log), { ...base, concurrency: config.invitations.concurrency });
+  batchWorker.on('failed', (job: Job | undefined, err) => {
+    if (!job) return;
+    const attempts = job.opts.attempts ?? 1;
+    log.warn({ queue: 'invitations', jobId: job.id, attemptsMade: job.attemptsMade, attempts, err: err.message }, 'batch job failed');
+    if (job.attemptsMade >= attempts) {
+      const data = invitationBatchSchema.safeParse(job.data);
+      if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
+    }
+  });
+  for (const w of [triggerWorker, batchWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
+
+  let reconciling: Promise<void> | null = null;
+  const reconcileNow = async () => {
+    if (reconciling) return reconciling;
+    reconciling = rollouts
+      .reconcile()
+      .then(() => undefined)
+      .catch((err) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again'))
+      .finally(() => (reconciling = null));
+    return reconciling;
+  };
+  await reconcileNow();
+  const timer = setInterval(() => void reconcileNow(), config.invitations.reconcileEverySeconds * 1000);
+  timer.unref();
+
+  return {
+    rollouts,
+    reconcileNow,
+    async close(graceMs = 25_000) {
+      clearInterval(timer);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close()]);
+      const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+      if (timedOut) {
+        log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true)]);
+      }
+      await reconciling;
+      await transport?.close();
+      redis.disconnect();
+    },
+  };
+}
