@@ -47,7 +47,9 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
     log.info({ transport: transport.kind, outbox: transport.kind === 'file' ? config.outboxDir : undefined }, 'invitation mail ready');
   }
 
-  const base = { connection: connection(config.redisUrl, 'worker'), prefix: config.queuePrefix };
+  // A job whose worker died is taken up again once its lock expires (and the stalled check runs).
+  const lockDuration = config.queueLockMs;
+  const base = { connection: connection(config.redisUrl, 'worker'), prefix: config.queuePrefix, lockDuration, stalledInterval: lockDuration };
   const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
   const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log), { ...base, concurrency: config.invitations.concurrency });
   batchWorker.on('failed', (job: Job | undefined, err) => {

@@ -16,6 +16,8 @@ export interface AppConfig {
   readonly invitations: FileConfig['invitations'];
   /** BullMQ key prefix, a Redis Cluster hash tag */
   readonly queuePrefix: string;
+  /** How long a job's lock lasts: a job whose worker died is taken up again after this (QUEUE_LOCK_MS). */
+  readonly queueLockMs: number;
   readonly databaseUrl: string;
   readonly redisUrl: string;
   readonly port: number;
@@ -156,6 +158,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sync: data.sync,
     invitations,
     queuePrefix: prefix.startsWith('{') ? prefix : `{${prefix}}`,
+    queueLockMs: Math.max(1_000, Number(env.QUEUE_LOCK_MS) || 30_000),
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     port,

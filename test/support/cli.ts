@@ -31,3 +31,30 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 }
 
 export { ROOT };
+
+/** Starts `hrsync …` as a long-running child (e.g. `start --role worker`); the caller kills it. */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/run.ts`, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  return {
+    child,
+    exited,
+    stderr: () => stderr,
+    /** Resolves once the child printed `text` on stderr. */
+    async waitFor(text: string, timeoutMs = 30_000): Promise<void> {
+      const end = Date.now() + timeoutMs;
+      while (!stderr.includes(text)) {
+        if (Date.now() > end) throw new Error(`child did not print "${text}" in ${timeoutMs} ms; stderr: ${stderr.slice(-500)}`);
+        if (child.exitCode !== null) throw new Error(`child exited ${child.exitCode}; stderr: ${stderr.slice(-500)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}

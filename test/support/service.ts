@@ -48,6 +48,7 @@ export async function startTestService(opts: { smtpUrl: string; redisUrl?: strin
     SMTP_URL: opts.smtpUrl,
     APP_URL: 'http://hrsync.test',
     INVITE_RATE_PER_SECOND: '0',
+    QUEUE_LOCK_MS: '4000',
     ...opts.env,
   };
   const config = configFor(store.url, { organizations, invitations: { reconcileEverySeconds: 1 } }, env);
