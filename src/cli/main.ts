@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { packageRoot } from '../lib/paths.js';
 import { createContext, type AppContext } from '../app/context.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
@@ -8,6 +11,14 @@ import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
 import { formatRollout, formatRun, formatUsersTable } from './format.js';
 import { runStart } from './start.js';
+
+function packageVersion(): string {
+  try {
+    return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /** Exit statuses: 0 ok; 1 error; 2 sync run failed; 3 sync run needs approval. */
 export const EXIT = { ok: 0, error: 1, runFailed: 2, needsApproval: 3 } as const;
@@ -56,12 +67,13 @@ export function buildProgram(): Command {
   program
     .name('hrsync')
     .description('Syncs employees from HR systems into the user store without inviting them; rollouts invite them deliberately.')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError()
     .exitOverride();
 
   program
     .command('start')
-    .description('the service: initial syncs, scheduled syncs, health endpoints (more roles arrive with the HTTP API and the queues)')
+    .description('the service: queue workers, scheduled syncs, HTTP; or one role of it per process')
     .addOption(new Option('--role <role>', 'which part of the service this process runs').choices(['all', 'api', 'worker', 'scheduler']).default('all'))
     .action(async (opts: { role: 'all' | 'api' | 'worker' | 'scheduler' }) => {
       await runStart(opts.role);
