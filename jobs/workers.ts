@@ -13,6 +13,7 @@ import { invitationBatchProcessor } from './invitations/processor.js';
 import { invitationBatchSchema } from './invitations/queue.js';
 import { rolloutTriggerProcessor } from './rollouts/processor.js';
 import { redisRateLimiter } from './rate-limit.js';
+import { syncProcessor } from './sync/processor.js';
 
 export interface RunningWorkers {
   rollouts: RolloutService;
@@ -51,6 +52,8 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
   const lockDuration = config.queueLockMs;
   const base = { connection: connection(config.redisUrl, 'worker'), prefix: config.queuePrefix, lockDuration, stalledInterval: lockDuration };
   const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
+  // Syncs hold their connector's advisory lock for the whole run: one run per connector at a time across all workers.
+  const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log), { ...base, concurrency: 2 });
   const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log), { ...base, concurrency: config.invitations.concurrency });
   batchWorker.on('failed', (job: Job | undefined, err) => {
     if (!job) return;
@@ -61,7 +64,7 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
       if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
     }
   });
-  for (const w of [triggerWorker, batchWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
+  for (const w of [triggerWorker, batchWorker, syncWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
   let reconciling: Promise<void> | null = null;
   const reconcileNow = async () => {
@@ -82,11 +85,11 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
     reconcileNow,
     async close(graceMs = 25_000) {
       clearInterval(timer);
-      const closing = Promise.all([triggerWorker.close(), batchWorker.close()]);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close()]);
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
-        await Promise.all([triggerWorker.close(true), batchWorker.close(true)]);
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true)]);
       }
       await reconciling;
       await transport?.close();

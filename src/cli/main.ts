@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/paths.js';
 import { createContext, type AppContext } from '../app/context.js';
+import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
@@ -203,6 +204,33 @@ export function buildProgram(): Command {
     .action(async (opts: { org?: string; json: boolean }) => {
       const list = await withContext((ctx) => ctx.rollouts().list({ organizationId: opts.org }));
       out(opts.json ? JSON.stringify(list) : list.map(formatRollout).join('') || 'no rollouts\n');
+    });
+
+  const tokens = program.command('tokens').description('API tokens of organizations (stored hashed)');
+  tokens
+    .command('create')
+    .description('print a new API token for one organization (shown once; the last line of stdout is the token alone)')
+    .requiredOption('--org <id>', 'the organization the token acts for')
+    .option('--name <name>', 'what the token is for')
+    .action(async (opts: { org: string; name?: string }) => {
+      const { token, record } = await withContext((ctx) => createToken(ctx.em(), opts.org, opts.name));
+      process.stderr.write(`token ${record.id} for organization ${record.organizationId} (store it now: it is not shown again)\n`);
+      out(token);
+    });
+  tokens
+    .command('list')
+    .option('--org <id>', 'only this organization')
+    .option('--json', 'print JSON', false)
+    .action(async (opts: { org?: string; json: boolean }) => {
+      const list = await withContext((ctx) => listTokens(ctx.em(), opts.org));
+      out(opts.json ? JSON.stringify(list) : list.map((t) => `${t.id}  ${t.organizationId}  ${t.hint}  ${t.name ?? ''}  ${t.revokedAt ? `revoked ${t.revokedAt}` : 'active'}`).join('\n') || 'no tokens');
+    });
+  tokens
+    .command('revoke')
+    .argument('<tokenId>')
+    .action(async (id: string) => {
+      const t = await withContext((ctx) => revokeToken(ctx.em(), id));
+      out(`token ${t.id} revoked`);
     });
 
   const users = program.command('users').description('the user store');

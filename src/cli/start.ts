@@ -1,9 +1,13 @@
-import cron from 'node-cron';
-import Fastify from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { startScheduler } from '../../jobs/scheduler.js';
+import { enqueueSync } from '../../jobs/sync/enqueue.js';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.js';
+import { TokenVerifier } from '../auth/tokens.js';
 import { createContext } from '../app/context.js';
+import { loadConfig } from '../config/load.js';
 import { sqlOne } from '../db/sql.js';
-import { errorMessage, isAppError } from '../lib/errors.js';
+import { buildApp } from '../http/app.js';
+import { errorMessage } from '../lib/errors.js';
 import { checkRedis } from '../lib/redis.js';
 
 export type Role = 'all' | 'api' | 'worker' | 'scheduler';
@@ -11,13 +15,19 @@ export type Role = 'all' | 'api' | 'worker' | 'scheduler';
 /**
  * `hrsync start`: opens the store (creating and migrating the database), checks Redis,
  * then runs the parts of the service this process's role includes:
- * - worker: the queue workers (rollout triggers, invitation batches) and the reconciler;
- * - scheduler: a first sync of connectors that never synced, then each on its schedule;
- * - api: the HTTP endpoints.
- * Stops on SIGTERM/SIGINT: no new jobs, running ones finish within the grace period.
+ * - worker: the queue workers (syncs, rollout triggers, invitation batches) and the reconciler;
+ * - scheduler: queues a first sync of connectors that never synced, then each on its schedule;
+ * - api: the HTTP API, Bull Board at /admin/queues, health and metrics.
+ * Stops on SIGTERM/SIGINT: no new jobs; running ones finish within the grace period.
  */
 export async function runStart(role: Role): Promise<void> {
-  const ctx = await createContext();
+  let env = process.env;
+  let generatedToken: string | null = null;
+  if ((role === 'all' || role === 'api') && !env.HRSYNC_ADMIN_TOKEN) {
+    generatedToken = randomBytes(24).toString('base64url');
+    env = { ...env, HRSYNC_ADMIN_TOKEN: generatedToken };
+  }
+  const ctx = await createContext({ config: loadConfig(env) });
   const { config, log } = ctx;
   try {
     await checkRedis(config.redisUrl);
@@ -27,58 +37,59 @@ export async function runStart(role: Role): Promise<void> {
   }
   const has = (r: Role) => role === 'all' || role === r;
   log.info({ role, config: config.source, organizations: config.organizations.length }, 'hrsync starting');
+
   let workers: RunningWorkers | null = null;
   if (has('worker')) workers = await startWorkers(ctx);
 
-  const runOne = async (connectorId: string, trigger: 'manual' | 'schedule') => {
-    try {
-      const run = await ctx.sync.run({ connectorId, trigger });
-      log.info({ runId: run.id, connectorId, status: run.status, counts: run.counts }, 'sync run recorded');
-    } catch (err) {
-      if (isAppError(err) && (err.code === 'connector_busy' || err.code === 'connector_held')) log.warn({ connectorId, reason: err.message }, 'sync skipped');
-      else log.error({ connectorId, err: errorMessage(err) }, 'sync could not run');
-    }
-  };
-
-  const tasks: Array<{ stop(): void | Promise<void> }> = [];
+  let scheduler: { stop(): Promise<void> } | null = null;
   if (has('scheduler')) {
     for (const org of config.organizations) {
       for (const c of org.connectors) {
-        const last = await sqlOne(ctx.em(), `select 1 from sync_runs where connector_id = ? and status in ('succeeded', 'approved', 'needs_approval') and not dry_run limit 1`, [c.id]);
-        if (!last) await runOne(c.id, 'manual');
-        if (c.schedule) {
-          tasks.push(cron.schedule(c.schedule, () => void runOne(c.id, 'schedule'), { timezone: c.timezone, name: `sync:${c.id}`, noOverlap: true }));
-          log.info({ connectorId: c.id, schedule: c.schedule, timezone: c.timezone ?? 'local' }, 'sync scheduled');
+        const ran = await sqlOne(ctx.em(), `select 1 from sync_runs where connector_id = ? and not dry_run and status <> 'skipped' limit 1`, [c.id]);
+        if (!ran) {
+          const { runId } = await enqueueSync(ctx.em(), ctx.queues().sync, { connectorId: c.id, trigger: 'manual' });
+          log.info({ connectorId: c.id, runId }, 'first sync queued');
         }
       }
     }
+    scheduler = startScheduler({ config, queue: ctx.queues().sync, em: ctx.em, log });
   }
 
   let app: { close(): Promise<unknown> } | null = null;
   if (has('api')) {
-    const server = Fastify({ logger: false });
-    app = server;
-    server.get('/healthz', async () => ({ status: 'ok' }));
-    server.get('/readyz', async (_req, reply) => {
-      const checks: Record<string, string> = {};
-      try {
-        await ctx.em().getConnection().execute('select 1');
-        checks.postgres = 'ok';
-      } catch (err) {
-        checks.postgres = errorMessage(err);
-      }
-      try {
-        await checkRedis(config.redisUrl, 1_000);
-        checks.redis = 'ok';
-      } catch {
-        checks.redis = 'unreachable';
-      }
-      const ok = Object.values(checks).every((v) => v === 'ok');
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
+    const server = await buildApp({
+      config,
+      log,
+      em: ctx.em,
+      sync: ctx.sync,
+      rollouts: workers?.rollouts ?? ctx.rollouts(),
+      queues: ctx.queues(),
+      tokens: new TokenVerifier(ctx.em, config.adminToken),
+      readiness: async () => {
+        const checks: Record<string, string> = {};
+        try {
+          await ctx.em().getConnection().execute('select 1');
+          checks.postgres = 'ok';
+        } catch (err) {
+          checks.postgres = errorMessage(err);
+        }
+        try {
+          await checkRedis(config.redisUrl, 1_000);
+          checks.redis = 'ok';
+        } catch {
+          checks.redis = 'unreachable';
+        }
+        return checks;
+      },
     });
-    await server.listen({ port: config.port, host: process.env.HOST ?? '127.0.0.1' });
-    log.info({ port: config.port }, 'listening');
-    process.stderr.write(`hrsync is running on http://127.0.0.1:${config.port} (health: /healthz, /readyz). Ctrl-C to stop.\n`);
+    app = server;
+    const address = await server.listen({ port: config.port, host: process.env.HOST ?? '127.0.0.1' });
+    log.info({ address }, 'listening');
+    process.stderr.write(`hrsync is running on ${address} (API /api, queues /admin/queues, health /healthz). Ctrl-C to stop.\n`);
+    if (generatedToken) {
+      process.stderr.write(`no HRSYNC_ADMIN_TOKEN was set: this run's admin token is ${generatedToken}\n`);
+      if (process.env.NODE_ENV === 'production') log.warn('HRSYNC_ADMIN_TOKEN is not set: a token was generated for this run only; set one');
+    }
   } else {
     process.stderr.write(`hrsync ${role} is running. Ctrl-C to stop.\n`);
   }
@@ -92,7 +103,7 @@ export async function runStart(role: Role): Promise<void> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   const graceMs = Number(process.env.SHUTDOWN_GRACE_MS ?? 25_000);
-  for (const t of tasks) await t.stop();
+  await scheduler?.stop();
   await app?.close();
   await workers?.close(graceMs);
   await ctx.close();

@@ -53,7 +53,7 @@ export interface User {
   updatedAt: Date;
 }
 
-export type SyncRunStatus = 'running' | 'succeeded' | 'failed' | 'needs_approval' | 'approved' | 'rejected';
+export type SyncRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'needs_approval' | 'approved' | 'rejected' | 'skipped';
 
 export interface SyncCounts {
   seen: number;

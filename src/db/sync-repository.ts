@@ -1,10 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import type { EntityManager, Knex } from '@mikro-orm/postgresql';
 import type { ExistingUser } from '../domain/sync-plan.js';
 import type { Rejection, SyncRecord } from '../domain/employee-record.js';
 import { sql, sqlOne } from './sql.js';
 
 /** Set-based statements of the sync engine: one statement per page, never one per employee. */
+
+/**
+ * `sql` with real bind parameters, for the statements that carry a page. `sql` goes through
+ * `Connection.execute`, which inlines every parameter into the statement text (escaping a
+ * page's JSON character by character, then sending and parsing a megabyte of literal); here the
+ * JSON travels as one bound value. Same transaction, same driver, same error conversion.
+ */
+async function bound<T = Record<string, unknown>>(em: EntityManager, text: string, params: unknown[]): Promise<T[]> {
+  const conn = em.getConnection();
+  const query = conn.getKnex().raw(text, params as Knex.RawBinding[]);
+  const ctx = em.getTransactionContext();
+  if (ctx) query.transacting(ctx);
+  try {
+    return ((await query) as { rows: T[] }).rows;
+  } catch (err) {
+    throw conn.getPlatform().getExceptionConverter().convertException(err as Error);
+  }
+}
 
 interface LookupRow {
   id: string;
@@ -31,16 +49,17 @@ function toExisting(r: LookupRow): ExistingUser {
 }
 
 const LOOKUP_COLUMNS = `u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by`;
+const LOOKUP_FIELDS = `u.id, u.seq, u.connector_id, u.external_id, u.email, u.content_hash, u.status, u.deactivated_by`;
 
 /**
  * Users of this page: by (connector, employee id), and users of the organization by e-mail.
  *
- * Two probes of the unique indexes, each `= any(array)`, so the cost is one index probe per
- * record whatever the table's size or statistics (an `in (select …)` form was planned as a
- * scan of all the connector's users per page once the table outgrew its statistics: quadratic).
- * E-mails already held by a user found by employee id need no second probe: the address is
- * unique in the organization, so that user is its holder. On an unchanged re-sync the second
- * query is not sent at all.
+ * Each key is one probe of a unique index (a lateral `limit 1` per key), so a page costs the
+ * same whatever the table's size and whatever its statistics say. (The former
+ * `in (select …)` form was planned, with stale statistics, as a scan of all the connector's
+ * users per page: quadratic over an initial load.) E-mails already held by a user found by
+ * employee id need no second probe: the address is unique in the organization, so that user
+ * is its holder. On an unchanged re-sync the second query is not sent at all.
  */
 export async function lookupPage(
   em: EntityManager,
@@ -57,21 +76,22 @@ export async function lookupPage(
     if (u.emailLower !== null) byEmail.set(u.emailLower, u);
   };
   if (externalIds.length > 0) {
-    const rows = await sql<LookupRow>(
+    const rows = await bound<LookupRow>(
       em,
-      `select ${LOOKUP_COLUMNS} from users u
-        where u.connector_id = ? and u.external_id = any(array(select jsonb_array_elements_text(?::jsonb)))`,
-      [connectorId, JSON.stringify(externalIds)],
+      `select ${LOOKUP_COLUMNS} from jsonb_array_elements_text(?::jsonb) as x(v)
+        cross join lateral (select ${LOOKUP_FIELDS} from users u where u.connector_id = ? and u.external_id = x.v limit 1) u`,
+      [JSON.stringify(externalIds), connectorId],
     );
     for (const r of rows) add(r);
   }
   const rest = emailsLower.filter((e) => !byEmail.has(e));
   if (rest.length > 0) {
-    const rows = await sql<LookupRow>(
+    const rows = await bound<LookupRow>(
       em,
-      `select ${LOOKUP_COLUMNS} from users u
-        where u.organization_id = ? and u.email is not null and lower(u.email) = any(array(select jsonb_array_elements_text(?::jsonb)))`,
-      [organizationId, JSON.stringify(rest)],
+      `select ${LOOKUP_COLUMNS} from jsonb_array_elements_text(?::jsonb) as x(v)
+        cross join lateral (select ${LOOKUP_FIELDS} from users u
+                             where u.organization_id = ? and u.email is not null and lower(u.email) = x.v limit 1) u`,
+      [JSON.stringify(rest), organizationId],
     );
     for (const r of rows) add(r);
   }
@@ -141,7 +161,7 @@ export async function insertUsers(em: EntityManager, organizationId: string, con
     const pageManagerId = m !== null && m !== w.record.externalId ? ids.get(m) ?? null : null;
     return recordJson(w, { id: ids.get(w.record.externalId), page_manager_id: pageManagerId });
   });
-  const res = await sql<{ id: string; seq: string; external_id: string }>(
+  const res = await bound<{ id: string; seq: string; external_id: string }>(
     em,
     `with r as (select * from jsonb_to_recordset(?::jsonb) as r(id uuid, page_manager_id uuid, ${RECORD_COLUMNS})),
      ins as (
@@ -204,14 +224,14 @@ export async function updateUsers(
   // transaction, so the per-row unique check of the update never sees a transient clash.
   const moving = rows.filter((w) => w.changed).map((w) => ({ id: w.id, email: w.record.email }));
   if (moving.length > 1) {
-    await sql(
+    await bound(
       em,
       `update users u set email = null from jsonb_to_recordset(?::jsonb) as r(id uuid, email text)
         where u.id = r.id and lower(u.email) is distinct from lower(r.email)`,
       [JSON.stringify(moving)],
     );
   }
-  const res = await sql<{ n: string }>(
+  const res = await bound<{ n: string }>(
     em,
     `with r as (select * from jsonb_to_recordset(?::jsonb) as r(id uuid, link boolean, reactivate boolean, changed boolean, ${RECORD_COLUMNS})),
      upd as (
@@ -243,7 +263,7 @@ export async function updateUsers(
 
 export async function insertRejections(em: EntityManager, runId: string, rejections: Rejection[]): Promise<void> {
   if (rejections.length === 0) return;
-  await sql(
+  await bound(
     em,
     `insert into sync_run_rejections (run_id, external_id, reason, detail)
      select ?, r.external_id, r.reason, r.detail from jsonb_to_recordset(?::jsonb) as r(external_id text, reason text, detail text)`,
@@ -253,7 +273,7 @@ export async function insertRejections(em: EntityManager, runId: string, rejecti
 
 export async function insertPendingDeactivations(em: EntityManager, runId: string, userIds: string[], reason: 'terminated' | 'missing_from_listing'): Promise<void> {
   if (userIds.length === 0) return;
-  await sql(
+  await bound(
     em,
     `insert into sync_run_deactivations (run_id, user_id, reason)
      select ?, x::uuid, ? from jsonb_array_elements_text(?::jsonb) as x on conflict do nothing`,
@@ -268,7 +288,7 @@ export async function countActive(em: EntityManager, connectorId: string): Promi
 
 /** Active users of the connector in seq order, a slice at a time (keyset pagination). */
 export async function activeUsersAfter(em: EntityManager, connectorId: string, afterSeq: number, limit: number): Promise<Array<{ id: string; seq: number; externalId: string }>> {
-  const rows = await sql<{ id: string; seq: string; external_id: string }>(
+  const rows = await bound<{ id: string; seq: string; external_id: string }>(
     em,
     `select id, seq, external_id from users where connector_id = ? and status = 'active' and seq > ? order by seq limit ?`,
     [connectorId, afterSeq, limit],

@@ -25,6 +25,9 @@ export type ErrorCode =
   | 'not_found'
   | 'database_unreachable'
   | 'redis_unreachable'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
   | 'internal';
 
 export class AppError extends Error {

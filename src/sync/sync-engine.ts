@@ -49,7 +49,7 @@ export interface SyncEngineDeps {
 
 const EXAMPLES = 10;
 const UNSEEN_SCAN = 20_000;
-/** Statistics are refreshed each time a run has created this many users, or doubled the connector's. */
+/** Statistics are refreshed once a run has created this many users, then each time it has quadrupled the connector. */
 const ANALYZE_AFTER = 5_000;
 
 /**
@@ -105,7 +105,9 @@ export class SyncEngine {
     const startedAt = new Date();
     await sql(
       em,
-      `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, started_at) values (?, ?, ?, ?, ?, ?, 'running', ?::jsonb, ?)`,
+      `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, started_at) values (?, ?, ?, ?, ?, ?, 'running', ?::jsonb, ?)
+       on conflict (id) do update set status = 'running', mode = excluded.mode, counts = excluded.counts, started_at = excluded.started_at
+        where sync_runs.status = 'queued' and sync_runs.connector_id = excluded.connector_id`,
       [runId, org.id, cc.id, opts.trigger ?? 'manual', opts.dryRun, mode, JSON.stringify(emptyCounts()), startedAt],
     );
     const log = this.deps.log.child({ runId, connectorId: cc.id, organizationId: org.id, dryRun: opts.dryRun, mode });
@@ -129,23 +131,38 @@ export class SyncEngine {
         const elapsedMs = Date.now() - t0;
         opts.onProgress?.({ runId, seen: run.counts.seen, elapsedMs, rate: elapsedMs > 0 ? Math.round((run.counts.seen * 1000) / elapsedMs) : 0 });
       };
-      // Read the next page while the store works on this one.
+      // A pipeline of one: while the store works on batch k, the next page is read and batch k+1
+      // validated and hashed. Batches still reach the store one at a time and in order.
+      let writing: Promise<void> | null = null;
+      const submit = async (employees: HrEmployee[]) => {
+        const prepared = run.prepare(employees);
+        if (writing) await writing;
+        writing = run.processBatch(prepared).then(report);
+        writing.catch(() => {}); // observed by the next submit or below
+      };
       const it = connector.listEmployees(options, ctx)[Symbol.asyncIterator]();
-      let next = it.next();
-      next.catch(() => {});
-      for (;;) {
-        const step = await next;
-        if (step.done) break;
-        next = it.next();
+      try {
+        let next = it.next();
         next.catch(() => {});
-        for (const e of step.value) buffer.push(e);
-        if (buffer.length >= batchSize) {
-          await run.processBatch(buffer);
-          buffer = [];
-          report();
+        for (;;) {
+          const step = await next;
+          if (step.done) break;
+          next = it.next();
+          next.catch(() => {});
+          for (const e of step.value) buffer.push(e);
+          if (buffer.length >= batchSize) {
+            await submit(buffer);
+            buffer = [];
+          }
         }
+        if (buffer.length > 0 || run.connectorRejections.length > 0) await submit(buffer);
+      } catch (err) {
+        // The listing failed: let the batch in the store finish (or fail: its error came first)
+        // before the run is marked failed and its pending deactivations are dropped.
+        if (writing) await writing;
+        throw err;
       }
-      if (buffer.length > 0 || run.connectorRejections.length > 0) await run.processBatch(buffer);
+      if (writing) await writing;
       report();
       await run.finish(mode === 'full', cc.deactivation, startedAt);
       if (!opts.dryRun) {
@@ -235,6 +252,15 @@ export class SyncEngine {
   }
 }
 
+/** One batch of the listing, validated and hashed, not yet looked up in the store. */
+interface PreparedBatch {
+  /** Records read, rejected ones included. */
+  seen: number;
+  records: SyncRecord[];
+  rejections: Rejection[];
+  rejectedIds: string[];
+}
+
 /** The state of one run while it goes through the listing. */
 class RunContext {
   readonly counts: SyncCounts = emptyCounts();
@@ -279,9 +305,13 @@ class RunContext {
     if (list && list.length < EXAMPLES && id) list.push(id);
   }
 
-  async processBatch(employees: HrEmployee[]): Promise<void> {
+  /**
+   * Validates and hashes one batch, with the connector's rejections reported while it was read.
+   * Pure CPU work, no store: the engine runs it while the previous batch is being written.
+   */
+  prepare(employees: HrEmployee[]): PreparedBatch {
     const rejections: Rejection[] = this.connectorRejections.splice(0);
-    this.counts.seen += employees.length + rejections.length;
+    const seen = employees.length + rejections.length;
     const records: SyncRecord[] = [];
     const rejectedIds: string[] = [];
     for (const e of employees) {
@@ -293,7 +323,12 @@ class RunContext {
       } else records.push(r);
     }
     for (const r of rejections) if (r.externalId) rejectedIds.push(r.externalId);
+    return { seen, records, rejections, rejectedIds };
+  }
 
+  async processBatch(batch: PreparedBatch): Promise<void> {
+    const { records, rejections, rejectedIds } = batch;
+    this.counts.seen += batch.seen;
     const lookup = await lookupPage(
       this.em, this.org.id, this.cc.id,
       [...records.map((r) => r.externalId), ...rejectedIds],
@@ -329,12 +364,13 @@ class RunContext {
 
   /**
    * During a bulk load (an initial sync, a large new population) the planner's picture of the
-   * users table goes stale fast; page lookups then scan every user of the connector. Analyze
-   * whenever the users created by this run have doubled the connector since the last time.
+   * users table goes stale fast, and statements planned on it (deactivations, memberships, the
+   * manager pass) scan every user of the connector. Analyze when the users created by this run
+   * have quadrupled the connector since the last time (5k, 20k, 80k, 320k, … on an initial load).
    */
   private async refreshStatistics(): Promise<void> {
     const fresh = this.counts.created - this.analyzedCreates;
-    if (fresh < Math.max(ANALYZE_AFTER, this.activeBefore + this.analyzedCreates)) return;
+    if (fresh < Math.max(ANALYZE_AFTER, 3 * (this.activeBefore + this.analyzedCreates))) return;
     this.analyzedCreates = this.counts.created;
     await analyzeUsers(this.em).catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'statistics not refreshed'));
   }

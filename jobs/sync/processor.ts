@@ -1,0 +1,34 @@
+import type { Job } from 'bullmq';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { sql } from '../../src/db/sql.js';
+import { isAppError } from '../../src/lib/errors.js';
+import type { Logger } from '../../src/lib/logger.js';
+import type { SyncEngine } from '../../src/sync/sync-engine.js';
+import { syncJobSchema } from './queue.js';
+
+/**
+ * Runs one queued sync. A run refused because the connector is busy or held is recorded
+ * as `skipped`, with the reason, so every tick and every trigger leaves a record.
+ */
+export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Logger) {
+  return async (job: Job): Promise<{ runId: string; status: string }> => {
+    const data = syncJobSchema.parse(job.data);
+    const jlog = log.child({ queue: 'sync', jobId: job.id, connectorId: data.connectorId, runId: data.runId });
+    try {
+      const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun });
+      return { runId: run.id, status: run.status };
+    } catch (err) {
+      if (isAppError(err) && (err.code === 'connector_busy' || err.code === 'connector_held' || err.code === 'connector_not_found')) {
+        await sql(
+          em(),
+          `update sync_runs set status = 'skipped', error = ?, finished_at = now() where id = ? and status = 'queued'`,
+          [err.message, data.runId],
+        );
+        jlog.warn({ reason: err.code }, 'sync skipped');
+        return { runId: data.runId, status: 'skipped' };
+      }
+      await sql(em(), `update sync_runs set status = 'failed', error = ?, finished_at = now() where id = ? and status = 'queued'`, [String((err as Error).message), data.runId]).catch(() => {});
+      throw err;
+    }
+  };
+}

@@ -1,0 +1,56 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { HttpDeps } from './app.js';
+import { bearer } from './app.js';
+
+export const QUEUES_PATH = '/admin/queues';
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/**
+ * The admin token from `Authorization: Bearer …` or HTTP Basic (any user name, the token
+ * as password — what a browser's login prompt sends).
+ */
+export function adminCredential(request: FastifyRequest): string | null {
+  const b = bearer(request);
+  if (b) return b;
+  const h = request.headers.authorization;
+  const m = h ? /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(h) : null;
+  if (!m) return null;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : null;
+}
+
+export function isAdmin(request: FastifyRequest, adminToken: string | null): boolean {
+  const given = adminCredential(request);
+  if (!adminToken || !given) return false;
+  return timingSafeEqual(digest(given), digest(adminToken));
+}
+
+/** Bull Board on the sync, rollout and invitation queues, for the admin token only: no open UI. */
+export async function registerBullBoard(app: FastifyInstance, deps: HttpDeps): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(QUEUES_PATH);
+  createBullBoard({
+    queues: [deps.queues.sync, deps.queues.rollouts, deps.queues.invitations].map((q) => new BullMQAdapter(q)),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'hrsync queues' } },
+  });
+  await app.register(async (scope) => {
+    scope.addHook('onRequest', async (request, reply) => {
+      if (!isAdmin(request, deps.config.adminToken)) {
+        await reply
+          .code(401)
+          .header('www-authenticate', 'Basic realm="hrsync admin", charset="UTF-8"')
+          .send({ error: { code: 'unauthorized', message: 'the admin token is required (Bearer, or Basic with the token as password)' } });
+      }
+    });
+    await scope.register(serverAdapter.registerPlugin() as never, { prefix: QUEUES_PATH });
+  });
+}

@@ -1,0 +1,58 @@
+import type { FastifyInstance } from 'fastify';
+import { z, type ZodType } from 'zod';
+import * as S from '../schemas.js';
+
+function schema(t: ZodType): unknown {
+  return z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' });
+}
+
+function queryParams(t: ZodType): unknown[] {
+  const js = schema(t) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(js.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: (js.required ?? []).includes(name), schema: s }));
+}
+
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const error = { description: 'error', content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } } } };
+const ok = (description: string) => ({ description });
+const body = (t: ZodType) => ({ required: true, content: { 'application/json': { schema: schema(t) } } });
+
+/** The OpenAPI document, generated from the same zod schemas that validate the requests. */
+export function openApiDocument(): unknown {
+  const secured = { security: [{ bearer: [] }] };
+  const responses = (code: string, d: string) => ({ [code]: ok(d), '400': error, '401': error, '404': error });
+  return {
+    openapi: '3.1.0',
+    info: { title: 'hrsync API', version: '0.1.0', description: 'HR sync and deliberate invitations. Creating a user never invites; only rollouts do.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths: {
+      '/api/users': {
+        get: { ...secured, summary: 'List users (cursor pagination)', parameters: queryParams(S.listUsersQuery), responses: responses('200', 'a page of users') },
+        post: { ...secured, summary: 'Create a user by hand; invite only if `invite` is given', requestBody: body(S.createUserBody), responses: responses('201', 'the user and, with invite, its rollout') },
+      },
+      '/api/users/{id}': {
+        get: { ...secured, parameters: [idParam], responses: responses('200', 'a user') },
+        patch: { ...secured, summary: 'Change roles, location, groups…; never invites', parameters: [idParam], requestBody: body(S.updateUserBody), responses: responses('200', 'the user') },
+      },
+      '/api/rollouts': {
+        get: { ...secured, parameters: queryParams(S.listRolloutsQuery), responses: responses('200', 'rollouts') },
+        post: { ...secured, summary: 'Invite users by ids or filter, now or at sendAt', requestBody: body(S.createRolloutBody), responses: responses('202', 'the rollout') },
+      },
+      '/api/rollouts/{id}': { get: { ...secured, parameters: [idParam], responses: responses('200', 'a rollout with counters') } },
+      '/api/rollouts/{id}/cancel': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rollout') } },
+      '/api/rollouts/{id}/pause': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rollout') } },
+      '/api/rollouts/{id}/resume': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rollout') } },
+      '/api/invitations/accept': { post: { summary: 'Accept an invitation (public, rate-limited)', requestBody: body(S.acceptBody), responses: { '200': ok('accepted'), '400': error, '429': error } } },
+      '/api/connectors': { get: { ...secured, responses: responses('200', 'connectors with their last run') } },
+      '/api/connectors/{id}/sync': { post: { ...secured, parameters: [idParam], requestBody: body(S.triggerSyncBody), responses: responses('202', 'the queued run id') } },
+      '/api/sync-runs': { get: { ...secured, parameters: queryParams(S.listRunsQuery), responses: responses('200', 'run records') } },
+      '/api/sync-runs/{id}': { get: { ...secured, parameters: [idParam], responses: responses('200', 'a run record with rejected records') } },
+      '/api/sync-runs/{id}/approve': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the approved run') } },
+      '/api/sync-runs/{id}/reject': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rejected run') } },
+    },
+  };
+}
+
+export function registerOpenApi(app: FastifyInstance): void {
+  const doc = openApiDocument();
+  app.get('/api/openapi.json', async () => doc);
+}

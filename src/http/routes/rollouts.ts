@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/errors.js';
+import { BULK_BODY_LIMIT, scopeOf, type HttpDeps } from '../app.js';
+import { createRolloutBody, idParams, listRolloutsQuery, organizationQuery } from '../schemas.js';
+
+export function registerRolloutRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  // Bulk triggers name up to 200,000 users by id: a larger body limit here only.
+  app.post('/api/rollouts', { bodyLimit: BULK_BODY_LIMIT }, async (request, reply) => {
+    const body = createRolloutBody.parse(request.body ?? {});
+    const organizationId = scopeOf(request, body.organizationId, { required: true })!;
+    const { organizationId: _o, ...input } = body;
+    const createdBy = request.principal?.kind === 'organization' ? `token:${request.principal.tokenId}` : 'admin';
+    const rollout = await deps.rollouts.create(organizationId, input, { createdBy });
+    return reply.code(202).send(rollout);
+  });
+
+  app.get('/api/rollouts', async (request) => {
+    const q = listRolloutsQuery.parse(request.query);
+    return { data: await deps.rollouts.list({ ...q, organizationId: scopeOf(request, q.organizationId) }) };
+  });
+
+  app.get('/api/rollouts/:id', async (request) => {
+    const { id } = idParams.parse(request.params);
+    const { organizationId } = organizationQuery.parse(request.query);
+    const r = await deps.rollouts.get(id, scopeOf(request, organizationId));
+    if (!r) throw new AppError('rollout_not_found', `no rollout ${id}`);
+    return r;
+  });
+
+  for (const action of ['cancel', 'pause', 'resume'] as const) {
+    app.post(`/api/rollouts/:id/${action}`, async (request) => {
+      const { id } = idParams.parse(request.params);
+      const { organizationId } = organizationQuery.parse(request.query);
+      return deps.rollouts[action](id, scopeOf(request, organizationId));
+    });
+  }
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import { AppError } from '../../lib/errors.js';
+import { getUser, listUsers, updateUser } from '../../users/user-service.js';
+import { scopeOf, type HttpDeps } from '../app.js';
+import { createUserBody, idParams, listUsersQuery, organizationQuery, updateUserBody } from '../schemas.js';
+
+export function registerUserRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  app.get('/api/users', async (request) => {
+    const q = listUsersQuery.parse(request.query);
+    const organizationId = scopeOf(request, q.organizationId);
+    const page = await listUsers(deps.em(), { ...q, organizationId });
+    return { data: page.users, nextCursor: page.nextCursor };
+  });
+
+  app.get('/api/users/:id', async (request) => {
+    const { id } = idParams.parse(request.params);
+    const { organizationId } = organizationQuery.parse(request.query);
+    const user = await getUser(deps.em(), id, scopeOf(request, organizationId));
+    if (!user) throw new AppError('user_not_found', `no user ${id}`);
+    return user;
+  });
+
+  // Creating a user never invites, unless the body asks: `invite: { loginMethod, message? }`.
+  app.post('/api/users', async (request, reply) => {
+    const body = createUserBody.parse(request.body ?? {});
+    const organizationId = scopeOf(request, body.organizationId, { required: true })!;
+    const { organizationId: _o, invite, ...input } = body;
+    const createdBy = request.principal?.kind === 'organization' ? `token:${request.principal.tokenId}` : 'admin';
+    const result = await deps.rollouts.createUser(organizationId, input, invite ? { loginMethod: invite.loginMethod, message: invite.message ?? null } : undefined, createdBy);
+    return reply.code(201).send(result);
+  });
+
+  // Roles, location, groups, names, an admin's deactivation: never an invitation.
+  app.patch('/api/users/:id', async (request) => {
+    const { id } = idParams.parse(request.params);
+    const body = updateUserBody.parse(request.body ?? {});
+    const { organizationId } = organizationQuery.parse(request.query);
+    return updateUser(deps.em(), id, body, scopeOf(request, organizationId));
+  });
+}
