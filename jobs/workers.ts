@@ -86,6 +86,8 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
     async close(graceMs = 25_000) {
       clearInterval(timer);
       const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close()]);
+      // Batches stop between messages: what they did not send stays pending for the reconciler.
+      batchWorker.cancelAllJobs('shutting down');
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');

@@ -18,6 +18,10 @@ export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Lo
       const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun });
       return { runId: run.id, status: run.status };
     } catch (err) {
+      if (isAppError(err) && err.code === 'conflict') {
+        jlog.warn('sync job delivered again; its run had already started');
+        return { runId: data.runId, status: 'duplicate' };
+      }
       if (isAppError(err) && (err.code === 'connector_busy' || err.code === 'connector_held' || err.code === 'connector_not_found')) {
         await sql(
           em(),

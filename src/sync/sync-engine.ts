@@ -103,13 +103,16 @@ export class SyncEngine {
     const since = this.incrementalSince(connector, cc, state, opts.full ?? false);
     const mode = since ? 'incremental' : 'full';
     const startedAt = new Date();
-    await sql(
+    const claimed = await sql(
       em,
       `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, started_at) values (?, ?, ?, ?, ?, ?, 'running', ?::jsonb, ?)
        on conflict (id) do update set status = 'running', mode = excluded.mode, counts = excluded.counts, started_at = excluded.started_at
-        where sync_runs.status = 'queued' and sync_runs.connector_id = excluded.connector_id`,
+        where sync_runs.status = 'queued' and sync_runs.connector_id = excluded.connector_id
+       returning id`,
       [runId, org.id, cc.id, opts.trigger ?? 'manual', opts.dryRun, mode, JSON.stringify(emptyCounts()), startedAt],
     );
+    // A queued run starts once: a job delivered twice finds its run already started.
+    if (claimed.length === 0) throw new AppError('conflict', `sync run ${runId} has already started`);
     const log = this.deps.log.child({ runId, connectorId: cc.id, organizationId: org.id, dryRun: opts.dryRun, mode });
     log.info({ trigger: opts.trigger ?? 'manual' }, 'sync started');
 
