@@ -4,10 +4,10 @@ import { enqueueSync } from '../../jobs/sync/enqueue.js';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.js';
 import { TokenVerifier } from '../auth/tokens.js';
 import { createContext } from '../app/context.js';
+import { readiness } from '../app/readiness.js';
 import { loadConfig } from '../config/load.js';
 import { sqlOne } from '../db/sql.js';
 import { buildApp } from '../http/app.js';
-import { errorMessage } from '../lib/errors.js';
 import { checkRedis } from '../lib/redis.js';
 
 export type Role = 'all' | 'api' | 'worker' | 'scheduler';
@@ -65,22 +65,7 @@ export async function runStart(role: Role): Promise<void> {
       rollouts: workers?.rollouts ?? ctx.rollouts(),
       queues: ctx.queues(),
       tokens: new TokenVerifier(ctx.em, config.adminToken),
-      readiness: async () => {
-        const checks: Record<string, string> = {};
-        try {
-          await ctx.em().getConnection().execute('select 1');
-          checks.postgres = 'ok';
-        } catch (err) {
-          checks.postgres = errorMessage(err);
-        }
-        try {
-          await checkRedis(config.redisUrl, 1_000);
-          checks.redis = 'ok';
-        } catch {
-          checks.redis = 'unreachable';
-        }
-        return checks;
-      },
+      readiness: () => readiness(ctx.em, config.redisUrl),
     });
     app = server;
     const address = await server.listen({ port: config.port, host: process.env.HOST ?? '127.0.0.1' });

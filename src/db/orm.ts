@@ -3,21 +3,13 @@ import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { safeUrl } from '../lib/urls.js';
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 
 export type Orm = MikroORM;
 
-/** postgres://user:secret@host/db → postgres://user:***@host/db, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
+export { safeUrl };
 
 export function ormOptions(databaseUrl: string, extra: Partial<Options> = {}): Options {
   return {

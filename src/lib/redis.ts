@@ -1,15 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { AppError } from './errors.js';
+import { safeUrl } from './urls.js';
 
-export function safeRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
+export const safeRedisUrl = safeUrl;
 
 export function redisUnreachable(url: string, err: unknown): AppError {
   const reason = (err as { code?: string }).code ?? (err as Error).message;
