@@ -333,16 +333,21 @@ describe('sync engine', () => {
       employee(10, { startDate: '2024-13-45' }),
       employee(2, { email: 'other@acme.example' }), // duplicate employee id
       employee(11, { email: 'PERSON1@acme.example' }), // duplicate, case-insensitively
+      employee(12, { lastName: 'Nu\u0000ll' }), // PostgreSQL text cannot hold NUL
+      employee(13, { status: 'act\u0000ive' }), // echoed in the rejection's detail
     ];
     f.write(rows);
     const run = await f.engine.run({ connectorId: f.connector });
     expect(run.status).toBe('succeeded');
-    expect(run.counts).toMatchObject({ seen: 12, created: 3, rejected: 9 });
+    expect(run.counts).toMatchObject({ seen: 14, created: 3, rejected: 11 });
     const reasons = Object.fromEntries(run.rejected.map((r) => [r.externalId ?? '(none)', r.reason]));
     expect(reasons).toEqual({
       E4: 'no_email', E5: 'invalid_email', E6: 'duplicate_email', '(none)': 'missing_employee_id', E8: 'field_too_long',
       E9: 'invalid_status', E10: 'invalid_date', E2: 'duplicate_employee_id', E11: 'duplicate_email',
+      E12: 'invalid_characters', E13: 'invalid_status',
     });
+    const stored = await store.query<{ external_id: string; detail: string }>(`select external_id, detail from sync_run_rejections where run_id = $1 and external_id = 'E13'`, [run.id]);
+    expect(stored[0].detail).toContain('act\ufffdive');
     const users = await f.users();
     const e2 = users.find((u) => u.external_id === 'E2')!;
     expect(e2.first_name).toBe('<script>alert("x")</script>');

@@ -6,7 +6,7 @@ import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { z } from 'zod';
 import { AppError } from '../../src/lib/errors.js';
 import type { ConnectorContext, HrConnector, HrEmployee } from '../types.js';
-import { missingColumns, rowToEmployee } from './columns.js';
+import { fieldsToEmployee, missingColumns, rowToEmployee } from './columns.js';
 
 export const fileOptionsSchema = z
   .object({
@@ -56,12 +56,16 @@ async function* readCsv(
     delimiter: config.delimiter,
     relax_column_count: true,
     skip_empty_lines: true,
-    info: true,
   });
+  // Each record with its line number, read from the parser when the record is complete: what
+  // the `info: true` option reports, without the two objects per record that option copies.
+  const push = parser.push.bind(parser);
+  parser.push = (record: string[] | null) => push(record === null ? null : { record, line: parser.info.lines });
   source.on('error', (err) => parser.destroy(wrapIo(err, config.path)));
   source.pipe(parser);
 
   let header: string[] | null = null;
+  let toEmployee: ((fields: readonly string[]) => HrEmployee) | null = null;
   let page: HrEmployee[] = [];
   // One record of lookahead: a short row is "truncated" only when it is the last one.
   let pending: { record: string[]; line: number } | null = null;
@@ -76,13 +80,11 @@ async function* readCsv(
       ctx.reject({ externalId: id, reason: 'malformed_row', detail: `line ${rec.line}: ${fields.length} fields, header has ${header!.length}` });
       return null;
     }
-    const row: Record<string, string> = {};
-    for (let i = 0; i < header!.length; i++) row[header![i]] = fields[i];
-    return rowToEmployee(row);
+    return toEmployee!(fields);
   };
 
   try {
-    for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    for await (const item of parser as AsyncIterable<{ record: string[]; line: number }>) {
       if (ctx.signal?.aborted) throw new AppError('listing_failed', 'listing aborted');
       if (!header) {
         header = item.record.map((h) => h.trim());
@@ -91,6 +93,7 @@ async function* readCsv(
           throw new AppError('listing_failed', `${config.path}: missing required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')} (header: ${header.join(', ')})`);
         }
         if (ctx.headerOnly) return;
+        toEmployee = fieldsToEmployee(header);
         continue;
       }
       if (pending) {
@@ -101,7 +104,7 @@ async function* readCsv(
           page = [];
         }
       }
-      pending = { record: item.record, line: item.info.lines };
+      pending = item;
     }
   } catch (err) {
     throw asListingError(err, config.path);

@@ -51,15 +51,32 @@ function toExisting(r: LookupRow): ExistingUser {
 const LOOKUP_COLUMNS = `u.id, u.seq, u.connector_id, u.external_id, lower(u.email) as email_lower, u.content_hash, u.status, u.deactivated_by`;
 const LOOKUP_FIELDS = `u.id, u.seq, u.connector_id, u.external_id, u.email, u.content_hash, u.status, u.deactivated_by`;
 
+/** How `lookupPage` finds a page's users by employee id; one per run, updated as pages go. */
+export interface LookupStrategy {
+  /** Read the page's id range in one index scan; switched off once a page's range held far more users than the page. */
+  range: boolean;
+}
+
+/** A range holding more than this many users per record of the page is not worth reading whole. */
+const RANGE_SLACK = 2;
+
 /**
  * Users of this page: by (connector, employee id), and users of the organization by e-mail.
  *
- * Each key is one probe of a unique index (a lateral `limit 1` per key), so a page costs the
- * same whatever the table's size and whatever its statistics say. (The former
+ * By employee id, two ways, both bounded whatever the table's size or statistics (the former
  * `in (select …)` form was planned, with stale statistics, as a scan of all the connector's
- * users per page: quadratic over an initial load.) E-mails already held by a user found by
- * employee id need no second probe: the address is unique in the organization, so that user
- * is its holder. On an unchanged re-sync the second query is not sent at all.
+ * users per page: quadratic over an initial load):
+ * - range (the usual case: exports and APIs list employees in id order): one index scan of the
+ *   connector's users between the page's smallest and largest id, at most a few per record of
+ *   the page, plus a probe for any id the database orders outside that range. About a third of
+ *   the cost of a probe per id. Users in the range but not in the page come along; they are
+ *   never asked for, and one that holds a page record's e-mail is that e-mail's holder anyway.
+ *   When the range holds too many users (a sparse or unordered listing), the page falls back to
+ *   probes and `strategy.range` is switched off for the rest of the run;
+ * - probes: one probe of the unique index per id (a lateral `limit 1`).
+ * E-mails already held by a user found by employee id need no second probe: the address is
+ * unique in the organization, so that user is its holder. On an unchanged re-sync the second
+ * query is not sent at all.
  */
 export async function lookupPage(
   em: EntityManager,
@@ -67,6 +84,7 @@ export async function lookupPage(
   connectorId: string,
   externalIds: string[],
   emailsLower: string[],
+  strategy: LookupStrategy = { range: false },
 ): Promise<{ byExternalId: Map<string, ExistingUser>; byEmail: Map<string, ExistingUser> }> {
   const byExternalId = new Map<string, ExistingUser>();
   const byEmail = new Map<string, ExistingUser>();
@@ -75,7 +93,36 @@ export async function lookupPage(
     if (u.connectorId === connectorId && u.externalId !== null) byExternalId.set(u.externalId, u);
     if (u.emailLower !== null) byEmail.set(u.emailLower, u);
   };
-  if (externalIds.length > 0) {
+  let found = false;
+  if (strategy.range && externalIds.length > 1) {
+    let lo = externalIds[0];
+    let hi = externalIds[0];
+    for (const id of externalIds) {
+      if (id < lo) lo = id;
+      if (id > hi) hi = id;
+    }
+    // lo/hi are in JavaScript's order; an id the database's collation puts outside them is probed.
+    const limit = RANGE_SLACK * externalIds.length + 64;
+    const rows = await bound<LookupRow & { in_range: boolean }>(
+      em,
+      `select ${LOOKUP_COLUMNS}, true as in_range
+         from (select ${LOOKUP_FIELDS} from users u
+                where u.connector_id = ? and u.external_id >= ? and u.external_id <= ?
+                order by u.external_id limit ?) u
+       union all
+       select ${LOOKUP_COLUMNS}, false from jsonb_array_elements_text(?::jsonb) as x(v)
+        cross join lateral (select ${LOOKUP_FIELDS} from users u where u.connector_id = ? and u.external_id = x.v limit 1) u
+        where not (x.v >= ? and x.v <= ?)`,
+      [connectorId, lo, hi, limit, JSON.stringify(externalIds), connectorId, lo, hi],
+    );
+    if (rows.filter((r) => r.in_range).length < limit) {
+      for (const r of rows) add(r);
+      found = true;
+    } else {
+      strategy.range = false;
+    }
+  }
+  if (!found && externalIds.length > 0) {
     const rows = await bound<LookupRow>(
       em,
       `select ${LOOKUP_COLUMNS} from jsonb_array_elements_text(?::jsonb) as x(v)
@@ -261,13 +308,18 @@ export async function updateUsers(
   return Number(res[0]?.n ?? 0);
 }
 
+/** PostgreSQL text and jsonb cannot hold NUL; a rejected record's echo must still be storable. */
+function noNul(v: string | null): string | null {
+  return v === null ? null : v.replaceAll('\u0000', '\ufffd');
+}
+
 export async function insertRejections(em: EntityManager, runId: string, rejections: Rejection[]): Promise<void> {
   if (rejections.length === 0) return;
   await bound(
     em,
     `insert into sync_run_rejections (run_id, external_id, reason, detail)
      select ?, r.external_id, r.reason, r.detail from jsonb_to_recordset(?::jsonb) as r(external_id text, reason text, detail text)`,
-    [runId, JSON.stringify(rejections.map((r) => ({ external_id: r.externalId, reason: r.reason, detail: r.detail ?? null })))],
+    [runId, JSON.stringify(rejections.map((r) => ({ external_id: noNul(r.externalId), reason: r.reason, detail: noNul(r.detail ?? null) })))],
   );
 }
 
@@ -294,6 +346,39 @@ export async function activeUsersAfter(em: EntityManager, connectorId: string, a
     [connectorId, afterSeq, limit],
   );
   return rows.map((r) => ({ id: r.id, seq: Number(r.seq), externalId: r.external_id }));
+}
+
+/**
+ * After a complete listing: lists for deactivation every active user of the connector whose
+ * seq is not in `seen` (`BitSet.bytes()`: bit n set = user seq n was in the listing), in one
+ * statement, instead of reading every active user back into the process to compare.
+ * Returns how many were listed.
+ */
+export async function insertUnseenDeactivations(em: EntityManager, runId: string, connectorId: string, seen: Uint8Array): Promise<number> {
+  const rows = await bound<{ n: string }>(
+    em,
+    `with ins as (
+       insert into sync_run_deactivations (run_id, user_id, reason)
+       select ?, u.id, 'missing_from_listing' from users u
+        where u.connector_id = ? and u.status = 'active' and (u.seq >= ? or get_bit(?::bytea, u.seq) = 0)
+       on conflict do nothing
+       returning 1)
+     select count(*) as n from ins`,
+    [runId, connectorId, seen.length * 8, Buffer.from(seen.buffer, seen.byteOffset, seen.length)],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Dry run: how many active users of the connector the listing did not contain, and the first few of them (seq order). */
+export async function countUnseen(em: EntityManager, connectorId: string, seen: Uint8Array, examples: number): Promise<{ count: number; externalIds: string[] }> {
+  const rows = await bound<{ n: string; external_id: string }>(
+    em,
+    `select count(*) over () as n, u.external_id from users u
+      where u.connector_id = ? and u.status = 'active' and (u.seq >= ? or get_bit(?::bytea, u.seq) = 0)
+      order by u.seq limit ?`,
+    [connectorId, seen.length * 8, Buffer.from(seen.buffer, seen.byteOffset, seen.length), Math.max(1, examples)],
+  );
+  return { count: Number(rows[0]?.n ?? 0), externalIds: rows.slice(0, examples).map((r) => r.external_id) };
 }
 
 /**

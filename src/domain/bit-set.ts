@@ -7,6 +7,11 @@ export class BitSet {
     return i < this.bits.length && (this.bits[i] & (1 << (n & 7))) !== 0;
   }
 
+  /** The set as bytes: bit n is bit (n & 7) of byte n >> 3, least significant first (PostgreSQL's `get_bit` order). */
+  bytes(): Uint8Array {
+    return this.bits;
+  }
+
   add(n: number): void {
     const i = n >>> 3;
     if (i >= this.bits.length) {

@@ -13,6 +13,7 @@ export type RejectionReason =
   | 'invalid_date'
   | 'field_too_long'
   | 'malformed_row'
+  | 'invalid_characters'
   | (string & {});
 
 export interface Rejection {
@@ -53,12 +54,14 @@ export const FIELD_LIMITS = {
 
 // Pragmatic address check: one @, no spaces or specials, a dot in the domain, no empty labels.
 const EMAIL_RE = /^[^\s@<>()[\],;:"\\]+@[^\s@<>()[\],;:"\\.]+(\.[^\s@<>()[\],;:"\\.]+)+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const DATE_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const ACTIVE = new Set(['active', 'employed', 'current', 'enabled']);
 const INACTIVE = new Set(['inactive', 'terminated', 'former', 'disabled', 'left']);
 
 export function isValidEmail(s: string): boolean {
-  return s.length <= FIELD_LIMITS.email && EMAIL_RE.test(s);
+  return s.length <= FIELD_LIMITS.email && EMAIL_RE.test(s) && !CONTROL_RE.test(s);
 }
 
 export function isValidIsoDate(s: string): boolean {
@@ -111,6 +114,11 @@ export function compileMapping(m: MappingConfig = {}): CompiledMapping {
   };
 }
 
+/** PostgreSQL text cannot hold NUL; such a value is garbage from the HR system, not a name. */
+function hasNul(v: unknown): boolean {
+  return typeof v === 'string' && v.includes('\u0000');
+}
+
 function tooLong(v: string | null, max: number): boolean {
   return v !== null && v.length > max;
 }
@@ -129,6 +137,7 @@ function normalizeStatus(s: string): boolean | null {
  */
 export function toSyncRecord(e: HrEmployee, mapping: CompiledMapping): SyncRecord | Rejection {
   const externalId = (e.externalId ?? '').trim();
+  if (hasNul(externalId)) return { externalId: null, reason: 'invalid_characters', detail: 'employeeId contains a NUL character' };
   if (!externalId) return { externalId: null, reason: 'missing_employee_id', detail: 'the record has no employee id' };
   if (externalId.length > FIELD_LIMITS.externalId) return { externalId: externalId.slice(0, 64), reason: 'field_too_long', detail: `employeeId is longer than ${FIELD_LIMITS.externalId} characters` };
   const email = e.email?.trim() ?? '';
@@ -152,15 +161,18 @@ export function toSyncRecord(e: HrEmployee, mapping: CompiledMapping): SyncRecor
     ['group', groupName, FIELD_LIMITS.group],
   ];
   for (const [name, v, max] of checks) {
+    if (hasNul(v)) return { externalId, reason: 'invalid_characters', detail: `${name} contains a NUL character` };
     if (tooLong(v, max)) return { externalId, reason: 'field_too_long', detail: `${name} is ${v!.length} characters long (at most ${max})` };
   }
   const attributes: Record<string, string | null> = {};
   for (const a of mapping.attributes) {
     const v = a.get(e);
+    if (hasNul(v)) return { externalId, reason: 'invalid_characters', detail: `attribute ${a.key} contains a NUL character` };
     if (tooLong(v, FIELD_LIMITS.attribute)) return { externalId, reason: 'field_too_long', detail: `attribute ${a.key} is longer than ${FIELD_LIMITS.attribute} characters` };
     attributes[a.key] = v;
   }
   const managerExternalId = e.managerExternalId?.trim() || null;
+  if (hasNul(managerExternalId)) return { externalId, reason: 'invalid_characters', detail: 'managerId contains a NUL character' };
 
   // Only fields kept up to date by sync take part in the hash.
   const parts: Array<string | null> = [email, managerExternalId, e.startDate ?? null, e.endDate ?? null];

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
-import { isAppError, type ErrorCode } from '../lib/errors.js';
+import { errorMessage, isAppError, type ErrorCode } from '../lib/errors.js';
 
 /** Every error code's HTTP status, in one place. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -53,6 +53,6 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
     void reply.code(e.statusCode).send({ error: { code, message: e.message ?? 'bad request' } });
     return;
   }
-  request.log.error({ err: e.message }, 'unexpected error');
+  request.log.error({ err: errorMessage(e) }, 'unexpected error');
   void reply.code(500).send({ error: { code: 'internal', message: 'internal error' } });
 }

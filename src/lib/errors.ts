@@ -49,7 +49,26 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError || (err instanceof Error && err.name === 'AppError' && 'code' in err);
 }
 
+const MAX_MESSAGE = 500;
+
+/**
+ * One readable line for an error, fit for a run's `error` column and an API response.
+ * A database error's message from the query builder starts with the whole SQL text
+ * (kilobytes, and parameters can carry personal data): keep PostgreSQL's own message and
+ * its SQLSTATE code instead. Anything else is capped at 500 characters.
+ */
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  // PostgreSQL's errors (and MikroORM's wrappers of them) carry a severity and a SQLSTATE.
+  if (err instanceof Error && 'severity' in err && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    const cut = message.lastIndexOf(' - ');
+    const pgMessage = cut >= 0 ? message.slice(cut + 3) : message;
+    return cap(`database error ${code}: ${pgMessage}`);
+  }
+  return cap(message);
+}
+
+function cap(s: string): string {
+  return s.length > MAX_MESSAGE ? `${s.slice(0, MAX_MESSAGE - 1)}…` : s;
 }

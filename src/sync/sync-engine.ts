@@ -9,8 +9,8 @@ import type { SyncCounts } from '../db/entities.js';
 import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
 import {
-  activeUsersAfter, analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, ensureNamed, insertPendingDeactivations,
-  insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type WriteRow,
+  analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, countUnseen, ensureNamed, insertPendingDeactivations, insertUnseenDeactivations,
+  insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
 } from '../db/sync-repository.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
 import { deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
@@ -48,7 +48,6 @@ export interface SyncEngineDeps {
 }
 
 const EXAMPLES = 10;
-const UNSEEN_SCAN = 20_000;
 /** Statistics are refreshed once a run has created this many users, then each time it has quadrupled the connector. */
 const ANALYZE_AFTER = 5_000;
 
@@ -118,7 +117,6 @@ export class SyncEngine {
 
     const run = new RunContext(em, runId, org, cc, opts.dryRun, log);
     try {
-      run.activeBefore = await countActive(em, cc.id);
       const options = connector.configSchema.parse(cc.options);
       const ctx: ConnectorContext = {
         log,
@@ -143,10 +141,12 @@ export class SyncEngine {
         writing = run.processBatch(prepared).then(report);
         writing.catch(() => {}); // observed by the next submit or below
       };
+      // The listing starts before the count, so the first page is read while the store counts.
       const it = connector.listEmployees(options, ctx)[Symbol.asyncIterator]();
+      let next = it.next();
+      next.catch(() => {});
       try {
-        let next = it.next();
-        next.catch(() => {});
+        run.activeBefore = await countActive(em, cc.id);
         for (;;) {
           const step = await next;
           if (step.done) break;
@@ -160,8 +160,9 @@ export class SyncEngine {
         }
         if (buffer.length > 0 || run.connectorRejections.length > 0) await submit(buffer);
       } catch (err) {
-        // The listing failed: let the batch in the store finish (or fail: its error came first)
+        // The listing (or a batch) failed: let the batch in the store finish (or fail: its error came first)
         // before the run is marked failed and its pending deactivations are dropped.
+        it.return?.().catch(() => {});
         if (writing) await writing;
         throw err;
       }
@@ -176,7 +177,8 @@ export class SyncEngine {
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
-      log.error({ err: isAppError(err) ? { code: err.code, message: err.message } : err }, 'sync failed');
+      // Not the raw error: a database error's message carries the SQL text and its parameters (e-mails).
+      log.error({ err: { type: err instanceof Error ? err.name : typeof err, code: isAppError(err) ? err.code : (err as { code?: unknown })?.code, message: run.error } }, 'sync failed');
       // A run that failed part way applies no deactivations.
       await sql(em, `delete from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]).catch(() => {});
     }
@@ -281,6 +283,7 @@ class RunContext {
   private terminations = 0;
   /** Users created by this run that the store's statistics already know of. */
   private analyzedCreates = 0;
+  private readonly lookupStrategy: LookupStrategy = { range: true };
 
   constructor(
     private readonly em: EntityManager,
@@ -336,6 +339,7 @@ class RunContext {
       this.em, this.org.id, this.cc.id,
       [...records.map((r) => r.externalId), ...rejectedIds],
       records.map((r) => r.emailLower),
+      this.lookupStrategy,
     );
     const plan = planPage(records, lookup, this.memory, rejectedIds);
     rejections.push(...plan.rejections);
@@ -442,21 +446,27 @@ class RunContext {
   /** After a complete listing: managers, absent users, the threshold, and the deactivations. */
   async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date): Promise<void> {
     let missing = 0;
-    let after = 0;
-    if (fullListing) {
-      for (;;) {
-        const slice = await activeUsersAfter(this.em, this.cc.id, after, UNSEEN_SCAN);
-        if (slice.length === 0) break;
-        after = slice[slice.length - 1].seq;
-        const unseen = slice.filter((u) => !this.memory.seen.has(u.seq));
-        missing += unseen.length;
-        if (this.dryRun) for (const u of unseen) this.example('deactivated', u.externalId);
-        else await insertPendingDeactivations(this.em, this.runId, unseen.map((u) => u.id), 'missing_from_listing');
+    // The two passes over the connector's users are independent (one lists absent users, the
+    // other links managers): they run side by side, each on its own connection.
+    const linking = this.dryRun ? null : resolveManagers(this.em, this.cc.id, startedAt);
+    linking?.catch(() => {}); // observed below
+    try {
+      if (fullListing) {
+        // Set-based: the seen set goes to the store as a bitmap, rather than every active user coming back.
+        const seen = this.memory.seen.bytes();
+        if (this.dryRun) {
+          const unseen = await countUnseen(this.em, this.cc.id, seen, EXAMPLES);
+          missing = unseen.count;
+          for (const id of unseen.externalIds) this.example('deactivated', id);
+        } else {
+          missing = await insertUnseenDeactivations(this.em, this.runId, this.cc.id, seen);
+        }
       }
-    }
-    if (!this.dryRun) {
-      const managers = await resolveManagers(this.em, this.cc.id, startedAt);
-      if (managers.unresolved > 0) this.log.info({ unresolvedManagers: managers.unresolved }, 'some managers are not (yet) in the store; links left empty');
+    } finally {
+      if (linking) {
+        const managers = await linking;
+        if (managers.unresolved > 0) this.log.info({ unresolvedManagers: managers.unresolved }, 'some managers are not (yet) in the store; links left empty');
+      }
     }
     const pending = this.dryRun ? this.terminations + missing : await countPendingDeactivations(this.em, this.runId);
     const verdict = deactivationVerdict(pending, this.activeBefore, policy);
@@ -467,7 +477,8 @@ class RunContext {
       this.log.warn({ held: pending, activeBefore: this.activeBefore }, 'deactivations held for approval');
       return;
     }
-    this.counts.deactivated = this.dryRun ? pending : await applyDeactivations(this.em, this.runId, this.cc.id);
+    // Nothing pending (the usual re-sync): nothing to apply, and one statement fewer per run.
+    this.counts.deactivated = this.dryRun || pending === 0 ? pending : await applyDeactivations(this.em, this.runId, this.cc.id);
     this.status = 'succeeded';
   }
 }

@@ -30,6 +30,11 @@ describe('toSyncRecord', () => {
     ['field_too_long', { jobTitle: 'x'.repeat(5_000) }],
     ['field_too_long', { firstName: 'x'.repeat(201) }],
     ['field_too_long', { externalId: '9'.repeat(300) }],
+    ['invalid_email', { email: 'ana\u0000@acme.example' }],
+    ['invalid_characters', { externalId: '4\u00002' }],
+    ['invalid_characters', { firstName: 'A\u0000na' }],
+    ['invalid_characters', { department: 'Fin\u0000ance' }],
+    ['invalid_characters', { managerExternalId: '7\u0000' }],
   ] as Array<[string, Partial<HrEmployee>]>)('rejects as %s: %j', (reason, over) => {
     const r = toSyncRecord(base(over), mapping);
     expect(isRejection(r) && r.reason).toBe(reason);

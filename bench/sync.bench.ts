@@ -1,0 +1,508 @@
+/**
+ * Sync engine benchmark: `npm run bench:sync` (BENCH_SIZES=10000,100000 to choose sizes).
+ *
+ * For each size N it writes an HR export (CSV, in a temp dir) and measures, on one
+ * dedicated database (hrsync_bench_<ts>, dropped at the end):
+ *   - read+hash baseline: the file connector reads the export and `toSyncRecord` hashes it, no database;
+ *   - insert baseline: the same rows written with one hand-written multi-row INSERT … ON CONFLICT
+ *     per 5,000 rows through plain `pg`, into a copy of `users` (same columns, indexes, checks, FKs);
+ *   - initial sync (empty store), unchanged re-sync, re-sync with 1% of the records changed.
+ * Peak RSS is sampled every 50 ms during each phase. See bench/README.md.
+ */
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hash } from 'node:crypto';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { stringify } from 'yaml';
+import { fileConnector } from '../connectors/file/index.js';
+import type { ConnectorContext } from '../connectors/types.js';
+import { loadConfig, type AppConfig } from '../src/config/load.js';
+import { openStore, type Orm } from '../src/db/orm.js';
+import { compileMapping, isRejection, toSyncRecord } from '../src/domain/employee-record.js';
+import { silentLogger } from '../src/lib/logger.js';
+import { SyncEngine } from '../src/sync/sync-engine.js';
+import type { SyncRunRecord } from '../src/sync/run-record.js';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
+  .split(',')
+  .map((s) => Number(s.trim().replace(/_/g, '')))
+  .filter((n) => Number.isInteger(n) && n > 0);
+const REPEAT = process.env.BENCH_REPEAT ? Math.max(1, Number(process.env.BENCH_REPEAT)) : undefined;
+const INSERT_BATCH = 5_000;
+const CHANGED_PERCENT = 1;
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+// --- the machine ---------------------------------------------------------------------------------
+function machineLine(): string {
+  let model = cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) model = m[1].trim();
+  } catch {
+    /* not Linux */
+  }
+  return `nproc ${cpus().length}, CPU ${model}, node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+function loadLine(): string {
+  return loadavg().map((l) => l.toFixed(2)).join(' / ');
+}
+
+// --- a realistic export --------------------------------------------------------------------------
+const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Femi', 'Greta', 'Hiro', 'Ines', 'Jonas', 'Kaja', 'Luis', 'Mia', 'Noah', 'Olga', 'Pavel',
+  'Quinn', 'Rosa', 'Sven', 'Tara', 'Umut', 'Vera', 'Wen', 'Xenia', 'Yusuf', 'Zoe', 'Amélie', 'Björn', 'Carla', 'Dmitri', 'Emma', 'Farah'];
+const LAST = ['Ruiz', 'Müller', 'Schmidt', "O'Brien", 'Yilmaz', 'Nowak', 'Rossi', 'Dubois', 'Tanaka', 'Kim', 'Silva', 'Jensen', 'Novak',
+  'García', 'Fischer', 'Weber', 'Kowalski', 'Horvat', 'Larsen', 'Popescu', 'Costa', 'Meyer', 'Wagner', 'Becker', 'Hoffmann', 'Schulz'];
+const DEPARTMENTS = ['Engineering', 'Platform Engineering', 'Data', 'Security', 'IT Operations', 'Finance', 'Accounting', 'Legal', 'People',
+  'Recruiting', 'Sales DACH', 'Sales Nordics', 'Sales UK', 'Sales US East', 'Sales US West', 'Customer Success', 'Support', 'Marketing',
+  'Brand', 'Product', 'Design', 'Research', 'Procurement', 'Facilities', 'Logistics', 'Warehouse North', 'Warehouse South', 'Manufacturing',
+  'Quality', 'Field Service', 'Executive Office', 'Internal Audit'];
+const LOCATIONS = ['Berlin HQ', 'Munich', 'Hamburg', 'Frankfurt', 'Cologne', 'Vienna', 'Zurich', 'Amsterdam', 'Paris', 'Lyon', 'Madrid',
+  'Barcelona', 'Lisbon', 'Milan', 'Warsaw', 'Prague', 'Stockholm', 'Copenhagen', 'Oslo', 'Helsinki', 'Dublin', 'London', 'Manchester',
+  'New York', 'Boston', 'Chicago', 'Austin', 'San Francisco', 'Toronto', 'Singapore', 'Remote (EU)', 'Remote (US)'];
+const TITLES = ['Software Engineer', 'Senior Software Engineer', 'Staff Engineer', 'Engineering Manager', 'Data Analyst', 'Data Engineer',
+  'Accountant', 'Financial Controller', 'Legal Counsel', 'HR Business Partner', 'Recruiter', 'Account Executive', 'Sales Manager',
+  'Customer Success Manager', 'Support Specialist', 'Marketing Manager', 'Designer', 'Product Manager', 'Researcher', 'Buyer',
+  'Facility Manager', 'Warehouse Associate', 'Forklift Operator', 'Machine Operator', 'Quality Inspector', 'Field Technician',
+  'Team Lead', 'Director', 'Vice President', 'Assistant'];
+const COLUMNS = ['employeeId', 'email', 'firstName', 'lastName', 'jobTitle', 'department', 'location', 'managerId', 'status', 'startDate', 'endDate', 'costCenter'];
+
+/** A fast deterministic integer hash (murmur3 finalizer): row i's k-th pseudo-random choice. */
+function mix(i: number, k: number): number {
+  let h = (i * 0x9e3779b1 + k * 0x85ebca77) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+interface BenchRow {
+  employeeId: string; email: string; firstName: string; lastName: string; jobTitle: string; department: string; location: string;
+  managerId: string; status: string; startDate: string; endDate: string; costCenter: string;
+}
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+const empId = (i: number) => `E${pad(i, 7)}`;
+
+/** Row i (1-based) of the export; `changed` gives the 1%-changed variant. */
+function makeRow(i: number, changed: boolean): BenchRow {
+  const first = FIRST[mix(i, 1) % FIRST.length];
+  let last = LAST[mix(i, 2) % LAST.length];
+  const dept = mix(i, 3) % DEPARTMENTS.length;
+  let department = DEPARTMENTS[dept];
+  let location = LOCATIONS[mix(i, 4) % LOCATIONS.length];
+  let jobTitle = TITLES[mix(i, 5) % TITLES.length];
+  // A reporting tree with 8 reports per manager; E0000001 reports to nobody.
+  let managerId = i === 1 ? '' : empId(Math.floor((i - 2) / 8) + 1);
+  const inactive = mix(i, 6) % 1000 < 15; // 1.5% former employees still in the export
+  let status = inactive ? 'inactive' : 'active';
+  const y = 2005 + (mix(i, 7) % 20);
+  const startDate = `${y}-${pad(1 + (mix(i, 8) % 12), 2)}-${pad(1 + (mix(i, 9) % 28), 2)}`;
+  let endDate = inactive ? `${y + 1}-${pad(1 + (mix(i, 10) % 12), 2)}-15` : '';
+  if (changed && mix(i, 11) % 100 < CHANGED_PERCENT) {
+    const kind = mix(i, 12) % 10;
+    if (kind <= 3) jobTitle = `${jobTitle} II`;
+    else if (kind <= 5) department = DEPARTMENTS[(dept + 1) % DEPARTMENTS.length];
+    else if (kind === 6) location = LOCATIONS[(mix(i, 4) + 1) % LOCATIONS.length];
+    else if (kind === 7) last = `${last}-Meyer`; // a marriage: name and e-mail change, same person
+    else if (kind === 8 && i > 9) managerId = empId(Math.floor((i - 2) / 8)); // a new manager
+    else if (!inactive) {
+      status = 'inactive'; // terminated
+      endDate = '2026-06-30';
+    } else jobTitle = `${jobTitle} (former)`;
+  }
+  const email = `${first}.${last}.${i}@acme-corp.example`.toLowerCase().normalize('NFD').replace(/[^\x20-\x7e]/g, '').replace(/'/g, '');
+  return { employeeId: empId(i), email, firstName: first, lastName: last, jobTitle, department, location, managerId, status, startDate, endDate, costCenter: `CC-${4000 + dept * 10}` };
+}
+
+function csvCell(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export async function writeExport(path: string, n: number, changed: boolean): Promise<void> {
+  const out = createWriteStream(path);
+  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
+  await write(`${COLUMNS.join(',')}\n`);
+  let chunk = '';
+  for (let i = 1; i <= n; i++) {
+    const r = makeRow(i, changed) as unknown as Record<string, string>;
+    chunk += `${COLUMNS.map((c) => csvCell(r[c])).join(',')}\n`;
+    if (i % 5_000 === 0) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk) await write(chunk);
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+// --- measuring -----------------------------------------------------------------------------------
+interface Measured<T> {
+  seconds: number;
+  peakRssMb: number;
+  value: T;
+  /** How many times the phase ran: `seconds` is their median, `peakRssMb` their maximum. */
+  runs?: number;
+  /** Each run's seconds, when it ran more than once. */
+  all?: number[];
+}
+
+/**
+ * Wall time and peak RSS (sampled every 50 ms) of one phase. No forced collection between
+ * phases: it made the next phase pay to regrow the heap (engine phases ran ~50% slower at 10k),
+ * and a worker in service does not collect between runs either.
+ */
+async function measure<T>(fn: () => Promise<T>): Promise<Measured<T>> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    const r = process.memoryUsage.rss();
+    if (r > peak) peak = r;
+  }, 50);
+  const t0 = process.hrtime.bigint();
+  try {
+    const value = await fn();
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { seconds, peakRssMb: peak / 1024 / 1024, value };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** One measured run whose value is checked (`check` throws on a wrong result) and summarized. */
+async function measured<T>(fn: () => Promise<T>, check: (v: T) => string): Promise<Measured<string>> {
+  const m = await measure(fn);
+  return { ...m, value: check(m.value) };
+}
+
+/** The median run's time and summary, the largest peak RSS of all runs. */
+function median(all: Array<Measured<string>>): Measured<string> {
+  const sorted = [...all].sort((a, b) => a.seconds - b.seconds);
+  const mid = sorted[Math.floor((sorted.length - 1) / 2)];
+  return { seconds: mid.seconds, peakRssMb: Math.max(...all.map((m) => m.peakRssMb)), value: mid.value, runs: all.length, all: all.map((m) => m.seconds) };
+}
+
+// --- the baselines -------------------------------------------------------------------------------
+export const MAPPING = { location: 'location', group: 'department', attributes: { costCenter: 'costCenter' } };
+
+/** Read the export with the file connector and compute every record's hash; no database. */
+export async function readAndHash(path: string): Promise<number> {
+  const mapping = compileMapping(MAPPING);
+  const ctx: ConnectorContext = { log: silentLogger, since: null, includeInactive: true, reject: () => {} };
+  let n = 0;
+  for await (const page of fileConnector.listEmployees(fileConnector.configSchema.parse({ path }), ctx)) {
+    for (const e of page) if (!isRejection(toSyncRecord(e, mapping))) n++;
+  }
+  return n;
+}
+
+const BASE_ORG = 'bench-baseline';
+const BASE_CONNECTOR = 'bench-baseline-file';
+
+/** A copy of `users`: same columns, defaults, identity, checks and unique indexes, plus the same foreign keys. */
+async function createBaselineTable(db: pg.Client): Promise<Map<string, string>> {
+  await db.query(`create table bench_users (like users including all)`);
+  await db.query(`alter table bench_users
+    add foreign key (organization_id) references organizations(id),
+    add foreign key (connector_id) references connectors(id),
+    add foreign key (location_id) references locations(id),
+    add foreign key (manager_id) references bench_users(id) on delete set null`);
+  await db.query(`insert into organizations (id, name) values ($1, 'Bench baseline')`, [BASE_ORG]);
+  await db.query(`insert into connectors (id, organization_id, type) values ($1, $2, 'file')`, [BASE_CONNECTOR, BASE_ORG]);
+  const { rows } = await db.query<{ id: string; name: string }>(
+    `insert into locations (organization_id, name) select $1, unnest($2::text[]) returning id, name`, [BASE_ORG, LOCATIONS]);
+  return new Map(rows.map((r) => [r.name, r.id]));
+}
+
+/** The same rows, one multi-row INSERT … ON CONFLICT per 5,000 rows, plain `pg`. */
+async function insertBaseline(db: pg.Client, n: number, locationIds: Map<string, string>): Promise<number> {
+  const cols = ['email', 'external_id', 'first_name', 'last_name', 'job_title', 'location_id', 'manager_external_id', 'attributes', 'start_date', 'end_date', 'content_hash'];
+  let written = 0;
+  for (let from = 1; from <= n; from += INSERT_BATCH) {
+    const to = Math.min(n, from + INSERT_BATCH - 1);
+    const params: unknown[] = [BASE_ORG, BASE_CONNECTOR];
+    const tuples: string[] = [];
+    for (let i = from; i <= to; i++) {
+      const r = makeRow(i, false);
+      if (r.status !== 'active') continue; // the engine does not create former employees either
+      const h = hash('md5', [r.email, r.managerId, r.startDate, r.endDate, r.firstName, r.lastName, r.jobTitle, r.location, r.department, 'costCenter', r.costCenter].join('\u001f'), 'base64url');
+      const p = params.length;
+      params.push(r.email, r.employeeId, r.firstName, r.lastName, r.jobTitle, locationIds.get(r.location) ?? null, r.managerId || null,
+        JSON.stringify({ costCenter: r.costCenter }), r.startDate, r.endDate || null, h);
+      tuples.push(`($1, $2, 'sync', ${cols.map((_, k) => `$${p + k + 1}`).join(', ')}, 'active', 'none')`);
+    }
+    if (tuples.length === 0) continue;
+    const res = await db.query(
+      `insert into bench_users (organization_id, connector_id, source, ${cols.join(', ')}, status, access)
+       values ${tuples.join(',\n')}
+       on conflict (connector_id, external_id) where connector_id is not null do update set
+         email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name, job_title = excluded.job_title,
+         location_id = excluded.location_id, manager_external_id = excluded.manager_external_id, attributes = excluded.attributes,
+         start_date = excluded.start_date, end_date = excluded.end_date, content_hash = excluded.content_hash, updated_at = now()`,
+      params,
+    );
+    written += res.rowCount ?? 0;
+  }
+  return written;
+}
+
+// --- the run -------------------------------------------------------------------------------------
+interface ResultRow {
+  n: number;
+  phase: string;
+  /** Median of this many runs. */
+  runs: number;
+  seconds: number;
+  rows: number;
+  ratio: number | null;
+  baseline: string;
+  target: number | null;
+  rssMb: number;
+  note: string;
+}
+
+function benchConfig(dir: string, databaseUrl: string, sizes: number[]): AppConfig {
+  const path = join(dir, 'hrsync.config.yaml');
+  writeFileSync(path, stringify({
+    organizations: sizes.map((n) => ({
+      id: `bench-${n}`,
+      name: `Bench ${n}`,
+      connectors: [{ id: `bench-${n}-file`, type: 'file', options: { path: join(dir, `n${n}`, 'export.csv') }, mapping: MAPPING }],
+    })).concat([{
+      id: 'bench-warmup',
+      name: 'Bench warm-up',
+      connectors: [{ id: 'bench-warmup-file', type: 'file', options: { path: join(dir, 'warmup', 'export.csv') }, mapping: MAPPING }],
+    }]),
+  }));
+  return loadConfig({ HRSYNC_CONFIG: path, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }, dir);
+}
+
+function progress(label: string) {
+  let last = 0;
+  return (p: { seen: number; elapsedMs: number; rate: number }) => {
+    if (p.elapsedMs - last < 15_000) return;
+    last = p.elapsedMs;
+    process.stderr.write(`  … ${label}: ${p.seen.toLocaleString('en')} records, ${(p.elapsedMs / 1000).toFixed(0)} s, ${p.rate.toLocaleString('en')}/s, RSS ${(process.memoryUsage.rss() / 1048576).toFixed(0)} MB\n`);
+  };
+}
+
+function expectCounts(run: SyncRunRecord, phase: string, want: Record<string, number>): string {
+  if (run.status !== 'succeeded') throw new Error(`${phase}: run ended ${run.status}: ${run.error ?? run.heldReason ?? ''}`);
+  const c = run.counts as unknown as Record<string, number>;
+  const wrong = Object.entries(want).filter(([k, v]) => c[k] !== v);
+  if (wrong.length > 0) throw new Error(`${phase}: counts ${JSON.stringify(run.counts)}; expected ${JSON.stringify(want)}`);
+  return Object.entries(c).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+async function main(): Promise<void> {
+  if (SIZES.length === 0) throw new Error('BENCH_SIZES names no size (e.g. BENCH_SIZES=10000,100000)');
+  const machine = machineLine();
+  const started = new Date();
+  const loadAtStart = loadLine();
+  console.log(`hrsync sync bench — ${started.toISOString()}\nmachine: ${machine}\nload average at start: ${loadAtStart}\nsizes: ${SIZES.join(', ')}\n`);
+
+  const dir = mkdtempSync(join(tmpdir(), 'hrsync-bench-'));
+  const dbName = `hrsync_bench_${Date.now()}`;
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  const databaseUrl = u.toString();
+  let orm: Orm | null = null;
+  let db: pg.Client | null = null;
+  const cleanup = async () => {
+    await db?.end().catch(() => {});
+    db = null;
+    await orm?.close(true).catch(() => {});
+    orm = null;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`drop database if exists "${dbName}" with (force)`);
+    await admin.end();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const onSignal = () => {
+    process.stderr.write('\ninterrupted: dropping the bench database\n');
+    cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const results: ResultRow[] = [];
+  try {
+    orm = await openStore(databaseUrl);
+    db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    const config = benchConfig(dir, databaseUrl, SIZES);
+    const engine = new SyncEngine({ orm, config, log: silentLogger });
+    const locationIds = await createBaselineTable(db);
+
+    // Warm-up (JIT, pools, catalog caches): not reported.
+    mkdirSync(join(dir, 'warmup'));
+    await writeExport(join(dir, 'warmup', 'export.csv'), 5_000, false);
+    await engine.run({ connectorId: 'bench-warmup-file' });
+    await engine.run({ connectorId: 'bench-warmup-file' });
+    await readAndHash(join(dir, 'warmup', 'export.csv'));
+    await insertBaseline(db, 5_000, locationIds);
+    await db.query(`truncate bench_users`);
+
+    for (const n of SIZES) {
+      const sub = join(dir, `n${n}`);
+      mkdirSync(sub);
+      const exportPath = join(sub, 'export.csv');
+      const changedPath = join(sub, 'export-changed.csv');
+      const originalPath = join(sub, 'export-original.csv');
+      process.stderr.write(`N=${n}: writing exports …\n`);
+      await writeExport(exportPath, n, false);
+      await writeExport(changedPath, n, true);
+      let active = 0;
+      let diff = 0;
+      let terminated = 0;
+      for (let i = 1; i <= n; i++) {
+        const a = makeRow(i, false);
+        const b = makeRow(i, true);
+        if (a.status === 'active') active++;
+        if (a.status === 'active' && b.status !== 'active') terminated++;
+        else if (a.status === 'active' && COLUMNS.some((c) => (a as any)[c] !== (b as any)[c])) diff++;
+      }
+      const connectorId = `bench-${n}-file`;
+      const add = (phase: string, m: Measured<unknown>, rows: number, base: ResultRow | null, target: number | null, note = '') => {
+        const r: ResultRow = {
+          n, phase, seconds: m.seconds, runs: m.runs ?? 1, rows, rssMb: m.peakRssMb, note, target,
+          ratio: base ? m.seconds / base.seconds : null, baseline: base?.phase ?? '',
+        };
+        results.push(r);
+        process.stderr.write(`  ${phase}: ${m.seconds.toFixed(2)} s${m.all && m.all.length > 1 ? ` (median of ${m.all.map((x) => x.toFixed(2)).join(', ')})` : ''}${r.ratio !== null ? `, ${r.ratio.toFixed(2)}× ${base!.phase}` : ''}, peak RSS ${m.peakRssMb.toFixed(0)} MB ${note}\n`);
+        return r;
+      };
+
+      // Small sizes take well under a second a phase: on a shared machine one run says little, so
+      // they run REPEAT times and the median counts. Each engine phase alternates with its baseline
+      // (baseline, engine, baseline, engine, …) so both see the same load from the machine's other work.
+      const times = REPEAT ?? (n <= 100_000 ? 3 : 1);
+      const emptyStore = async () => {
+        await db!.query(`truncate users, sync_run_rejections, sync_run_deactivations cascade`);
+        await db!.query(`delete from locations where organization_id <> $1`, [BASE_ORG]);
+        await db!.query(`delete from groups`);
+        await db!.query(`truncate bench_users`);
+        await db!.query(`vacuum analyze users, bench_users, group_memberships, locations, groups`);
+        await db!.query(`checkpoint`);
+      };
+      const checkHashed = (v: number) => {
+        if (v !== n) throw new Error(`read+hash: ${v} valid records of ${n}`);
+        return '';
+      };
+      process.stderr.write(`N=${n}: measuring${times > 1 ? ` (median of ${times} runs a phase)` : ''} …\n`);
+      const ins: Array<Measured<string>> = [];
+      const initial: Array<Measured<string>> = [];
+      for (let k = 0; k < times; k++) {
+        await emptyStore();
+        ins.push(await measured(() => insertBaseline(db!, n, locationIds), (v) => `(${v} rows written)`));
+        await emptyStore();
+        initial.push(await measured(() => engine.run({ connectorId, onProgress: progress('initial sync') }),
+          (v) => expectCounts(v, 'initial sync', { seen: n, created: active, skipped: n - active, rejected: 0 })));
+      }
+      const rh: Array<Measured<string>> = [];
+      const again: Array<Measured<string>> = [];
+      for (let k = 0; k < times; k++) {
+        rh.push(await measured(() => readAndHash(exportPath), checkHashed));
+        again.push(await measured(() => engine.run({ connectorId, onProgress: progress('unchanged re-sync') }),
+          (v) => expectCounts(v, 'unchanged re-sync', { seen: n, created: 0, updated: 0, unchanged: active, deactivated: 0 })));
+      }
+      copyFileSync(exportPath, originalPath);
+      const changed: Array<Measured<string>> = [];
+      for (let k = 0; k < times; k++) {
+        if (k > 0) {
+          // Back to the unchanged store (untimed), then the same 1% again.
+          copyFileSync(originalPath, exportPath);
+          await engine.run({ connectorId });
+        }
+        copyFileSync(changedPath, exportPath);
+        changed.push(await measured(() => engine.run({ connectorId, onProgress: progress('1% changed re-sync') }),
+          (v) => expectCounts(v, 'changed re-sync', { seen: n, created: 0, updated: diff + terminated, unchanged: active - diff - terminated, deactivated: terminated })));
+      }
+      const readHash = add('read+hash baseline', median(rh), n, null, null);
+      const insert = add('insert baseline', median(ins), n, null, null, median(ins).value);
+      add('initial sync', median(initial), n, insert, 3, median(initial).value);
+      add('unchanged re-sync', median(again), n, readHash, 1.5, median(again).value);
+      add(`${CHANGED_PERCENT}% changed re-sync`, median(changed), n, readHash, null, median(changed).value);
+
+      // The next size starts from an empty store again.
+      await emptyStore();
+      rmSync(sub, { recursive: true, force: true });
+    }
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  const table = formatTable(results);
+  const summary = `${verdicts(results)}\n- load average (1/5/15 min) at start ${loadAtStart}, at end ${loadLine()}: a shared machine's other work slows both the engine and its baselines`;
+  console.log(`${table}\n\n${summary}`);
+  const resultsDir = join(HERE, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `sync-${started.toISOString().slice(0, 10)}.md`);
+  writeFileSync(file, `# hrsync sync bench — ${started.toISOString()}\n\nmachine: ${machine}  \nsizes: ${SIZES.join(', ')}  \n` +
+    `database: PostgreSQL on 127.0.0.1 (${await serverVersion()}), one dedicated database per run\n\n${table}\n\n${summary}\n`);
+  console.log(`\nwritten to ${file}`);
+}
+
+async function serverVersion(): Promise<string> {
+  const c = new pg.Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    return (await c.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0].v;
+  } finally {
+    await c.end();
+  }
+}
+
+function formatTable(rows: ResultRow[]): string {
+  const head = ['N', 'phase', 'runs', 'seconds', 'rows/s', 'ratio', 'vs', 'target', 'RSS MB', 'counts'];
+  const body = rows.map((r) => [
+    r.n.toLocaleString('en'),
+    r.phase,
+    String(r.runs),
+    r.seconds.toFixed(2),
+    Math.round(r.rows / r.seconds).toLocaleString('en'),
+    r.ratio === null ? '' : `${r.ratio.toFixed(2)}×`,
+    r.baseline,
+    r.target === null ? '' : `≤ ${r.target}× ${r.ratio !== null && r.ratio <= r.target ? '✓' : '✗'}`,
+    r.rssMb.toFixed(0),
+    r.note,
+  ]);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 1 || i === 6 || i === 9 ? '---' : '---:'))), ...body.map(line)].join('\n');
+}
+
+function verdicts(rows: ResultRow[]): string {
+  const out: string[] = [];
+  const missed = rows.filter((r) => r.target !== null && r.ratio !== null && r.ratio > r.target);
+  out.push(missed.length === 0 ? '- ratio targets: all met' : `- ratio targets missed: ${missed.map((r) => `${r.phase} at ${r.n} (${r.ratio!.toFixed(2)}× > ${r.target}×)`).join('; ')}`);
+  const top = Math.max(...rows.map((r) => r.n));
+  const peak = Math.max(...rows.filter((r) => r.n === top).map((r) => r.rssMb));
+  out.push(`- peak RSS at ${top.toLocaleString('en')} rows: ${peak.toFixed(0)} MB${top >= 1_000_000 ? (peak <= 300 ? ' (≤ 300 MB ✓)' : ' (> 300 MB ✗)') : ' (the 300 MB target applies at 1,000,000)'}`);
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+  if (sizes.length > 1) {
+    const lo = sizes[sizes.length - 2];
+    const phases = [...new Set(rows.map((r) => r.phase))];
+    const parts = phases.map((p) => {
+      const a = rows.find((r) => r.n === lo && r.phase === p);
+      const b = rows.find((r) => r.n === top && r.phase === p);
+      return a && b ? `${p} ${((b.seconds / b.n) / (a.seconds / a.n)).toFixed(2)}` : null;
+    }).filter(Boolean);
+    out.push(`- linearity (time per row at ${top.toLocaleString('en')} ÷ at ${lo.toLocaleString('en')}; 1.00 = linear): ${parts.join(', ')}`);
+  }
+  return out.join('\n');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
