@@ -60,7 +60,7 @@ export const invitationsSchema = z
     /** invitations per batch job */
     batchSize: z.number().int().min(1).max(5_000).default(250),
     /** messages claimed at a time; pause and cancel take effect between these */
-    chunkSize: z.number().int().min(1).max(100).default(10),
+    chunkSize: z.number().int().min(1).max(100).default(25),
     /** the mail provider's quota, messages per second across all workers (0: unlimited) */
     ratePerSecond: z.number().min(0).default(100),
     /** batch jobs one worker process runs at once */

@@ -118,6 +118,21 @@ export function loadInvitationMjml(): string {
   return INVITATION_MJML;
 }
 
+const NO_MESSAGE = Object.freeze({ length: 0, html: '', text: '' });
+
+/** `fn` (pure) with its last argument and result remembered: the same argument again costs a comparison. */
+function lastValueMemo<R>(fn: (arg: string) => R): (arg: string) => R {
+  let lastArg: string | undefined;
+  let lastResult!: R;
+  return (arg) => {
+    if (arg !== lastArg) {
+      lastResult = fn(arg);
+      lastArg = arg;
+    }
+    return lastResult;
+  };
+}
+
 function invalid(message: string): AppError {
   return new AppError('validation_failed', message);
 }
@@ -165,14 +180,30 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
   // remember the last minute formatted (Intl formatting is the costliest step of a fill)
   let lastExpiry = NaN;
   let lastExpiryText = '';
+  let lastExpiryHtml = '';
   const formatExpiry = (d: Date): string => {
     const t = Math.floor(d.getTime() / 60_000);
     if (t !== lastExpiry) {
       lastExpiryText = dateFormat.format(d);
+      lastExpiryHtml = escapeHtml(lastExpiryText);
       lastExpiry = t;
     }
     return lastExpiryText;
   };
+  // A rollout fills the same organization name and personal message into every message: what
+  // is derived from them (cleaned, escaped, quoted) is remembered for the last value of each.
+  const organizationValues = lastValueMemo((raw: string) => {
+    const clean = cleanSingleLine(raw);
+    return { text: clean, html: escapeHtml(clean) };
+  });
+  const messageValues = lastValueMemo((raw: string) => {
+    const message = cleanMultiline(raw).trim();
+    return {
+      length: message.length,
+      html: message ? escapeHtml(message).replaceAll('\n', '<br>') : '',
+      text: message ? message.split('\n').map((l) => (l ? '> ' + l : '>')).join('\n') : '',
+    };
+  });
 
   const variants = {} as Record<LoginMethod, [Variant, Variant]>;
   const jobs: Promise<void>[] = [];
@@ -207,7 +238,7 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
           if (html.literals.some((l) => l.includes('{{') || l.includes('[['))) {
             throw new Error(`invitation template (${method}) has a malformed placeholder`);
           }
-          pair[index] = { subject, html, text, mime: compileAlternativeMessage({ text, html }) };
+          pair[index] = { subject, html, text, mime: compileAlternativeMessage({ text, html }, { volatileKeys: ['acceptUrl'] }) };
         })(),
       );
     }
@@ -217,7 +248,8 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
   function prepare(data: InvitationMailData): { variant: Variant; values: PartValues<Key>; subject: string } {
     const pair = LOGIN_METHODS.includes(data.loginMethod) ? variants[data.loginMethod] : undefined;
     if (!pair) throw invalid('unknown login method');
-    const organizationName = cleanSingleLine(data.organizationName ?? '');
+    const org = organizationValues(data.organizationName ?? '');
+    const organizationName = org.text;
     if (organizationName === '') throw invalid('organization name is empty');
     const acceptUrl = data.acceptUrl ?? '';
     if (!/^https?:\/\/[^\s\u0000-\u001f\u007f]+$/i.test(acceptUrl) || !URL.canParse(acceptUrl)) {
@@ -226,29 +258,29 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
     if (!(data.expiresAt instanceof Date) || Number.isNaN(data.expiresAt.getTime())) throw invalid('expiresAt is not a valid date');
     const firstName = data.firstName ? cleanSingleLine(data.firstName) : '';
     const greeting = firstName ? COMMON_COPY.greetingNamed(firstName) : COMMON_COPY.greetingAnonymous;
-    const message = data.message ? cleanMultiline(data.message).trim() : '';
+    const message = data.message ? messageValues(data.message) : NO_MESSAGE;
     if (message.length > MAX_INVITATION_MESSAGE_LENGTH) {
       throw invalid(`message is longer than ${MAX_INVITATION_MESSAGE_LENGTH} characters`);
     }
     const expiresAt = formatExpiry(data.expiresAt);
-    const variant = pair[message ? 1 : 0];
+    const variant = pair[message.length > 0 ? 1 : 0];
     return {
       variant,
       subject: fillSegmentTemplate(variant.subject, { organizationName }),
       values: {
         html: {
           greeting: escapeHtml(greeting),
-          organizationName: escapeHtml(organizationName),
+          organizationName: org.html,
           acceptUrl: escapeHtml(acceptUrl),
-          expiresAt: escapeHtml(expiresAt),
-          message: message ? escapeHtml(message).replaceAll('\n', '<br>') : '',
+          expiresAt: lastExpiryHtml,
+          message: message.html,
         },
         text: {
           greeting,
           organizationName,
           acceptUrl,
           expiresAt,
-          message: message ? message.split('\n').map((l) => (l ? '> ' + l : '>')).join('\n') : '',
+          message: message.text,
         },
       },
     };

@@ -276,29 +276,39 @@ function encodePart<K extends string>(boundary: string, contentType: string, tpl
   };
 }
 
-/** `cache` maps a value to its encoding, shared by both parts of one message. */
-function fillPart<K extends string>(part: EncodedPart<K>, values: Readonly<Record<K, string>>, cache: Map<string, string>): string {
+/** `encode(key, value)` gives the value's quoted-printable piece. */
+function fillPart<K extends string>(part: EncodedPart<K>, values: Readonly<Record<K, string>>, encode: (key: K, value: string) => string): string {
   let out = part.head + part.literals[0];
   for (let i = 0; i < part.keys.length; i++) {
-    const v = values[part.keys[i]!];
-    let enc = cache.get(v);
-    if (enc === undefined) {
-      enc = qpEncodePiece(v);
-      cache.set(v, enc);
-    }
-    out += enc + part.literals[i + 1];
+    const key = part.keys[i]!;
+    out += encode(key, values[key]) + part.literals[i + 1];
   }
   return out;
+}
+
+/** Encodings remembered per compiled message, across messages; the cache starts over when full. */
+const MAX_CACHED_ENCODINGS = 256;
+
+export interface CompileAlternativeOptions<K extends string> {
+  /**
+   * Keys whose values are different for every message and must not outlive it (a link with
+   * a token): encoded once per message, never kept. Other values (organization name, personal
+   * message, expiry, greeting) repeat from one recipient to the next and are encoded once.
+   */
+  volatileKeys?: readonly K[];
 }
 
 /**
  * Compile a text + html multipart/alternative message once. The boundary contains "=_",
  * which quoted-printable output can never contain, so one boundary serves every message.
  */
-export function compileAlternativeMessage<K extends string>(parts: {
-  text: SegmentTemplate<K>;
-  html: SegmentTemplate<K>;
-}): CompiledAlternativeMessage<K> {
+export function compileAlternativeMessage<K extends string>(
+  parts: {
+    text: SegmentTemplate<K>;
+    html: SegmentTemplate<K>;
+  },
+  opts: CompileAlternativeOptions<K> = {},
+): CompiledAlternativeMessage<K> {
   const boundary = `=_hrsync_${randomBytes(12).toString('hex')}`;
   const text = encodePart(boundary, 'text/plain', parts.text);
   const html = encodePart(boundary, 'text/html', parts.html);
@@ -306,22 +316,57 @@ export function compileAlternativeMessage<K extends string>(parts: {
   const staticHeaders =
     `MIME-Version: 1.0${CRLF}Auto-Submitted: auto-generated${CRLF}` +
     `Content-Type: multipart/alternative;${CRLF} boundary="${boundary}"${CRLF}`;
+  const volatile = new Set<string>(opts.volatileKeys ?? []);
+  const cache = new Map<string, string>();
+  const encodeCached = (v: string): string => {
+    let enc = cache.get(v);
+    if (enc === undefined) {
+      enc = qpEncodePiece(v);
+      if (cache.size >= MAX_CACHED_ENCODINGS) cache.clear();
+      cache.set(v, enc);
+    }
+    return enc;
+  };
+  // the same subject and the same second come again and again in a rollout
+  let lastSubject: string | undefined;
+  let lastSubjectHeader = '';
+  let lastSecond = NaN;
+  let lastDateHeader = '';
   return {
     boundary,
     build(h, values) {
+      const second = Math.floor(h.date.getTime() / 1000);
+      if (second !== lastSecond) {
+        lastDateHeader = `Date: ${formatRfc5322Date(h.date)}${CRLF}`;
+        lastSecond = second;
+      }
+      if (h.subject !== lastSubject) {
+        lastSubjectHeader = formatUnstructuredHeader('Subject', h.subject) + CRLF;
+        lastSubject = h.subject;
+      }
       let head =
-        `Date: ${formatRfc5322Date(h.date)}${CRLF}` +
+        lastDateHeader +
         `From: ${h.from}${CRLF}` +
         foldAscii(`To: ${h.to}`) + CRLF +
-        formatUnstructuredHeader('Subject', h.subject) + CRLF +
+        lastSubjectHeader +
         `Message-ID: ${h.messageId}${CRLF}` +
         staticHeaders;
       if (h.extra) {
         for (const [name, value] of Object.entries(h.extra)) head += formatExtraHeader(name, value) + CRLF;
       }
+      // a volatile value (both parts carry it) is encoded once for this message and then dropped
+      let volatileValue: string | undefined;
+      let volatileEncoded = '';
+      const encode = (key: K, v: string): string => {
+        if (!volatile.has(key)) return encodeCached(v);
+        if (v !== volatileValue) {
+          volatileEncoded = qpEncodePiece(v);
+          volatileValue = v;
+        }
+        return volatileEncoded;
+      };
       // the part bodies end at column 0; the CRLF before each delimiter belongs to the delimiter
-      const cache = new Map<string, string>();
-      return head + CRLF + fillPart(text, values.text, cache) + CRLF + fillPart(html, values.html, cache) + tail;
+      return head + CRLF + fillPart(text, values.text, encode) + CRLF + fillPart(html, values.html, encode) + tail;
     },
   };
 }

@@ -1,11 +1,12 @@
 /**
- * SMTP delivery through nodemailer's connection pool, sending pre-built raw messages (no
- * MIME composition per message). Errors come back as MailSendError, classified.
+ * SMTP delivery through a pool of nodemailer SMTP connections (smtp-pool.ts), sending
+ * pre-built raw messages (no MIME composition per message). Errors come back as
+ * MailSendError, classified.
  */
-import nodemailer from 'nodemailer';
 import { AppError } from '../lib/errors.js';
 import { silentLogger, type Logger } from '../lib/logger.js';
 import { MailSendError, toMailSendError } from './mail-send-error.js';
+import { SmtpConnectionPool } from './smtp-pool.js';
 import type { MailTransport, OutgoingMail, SendOptions, SendResult } from './types.js';
 
 export interface SmtpTransportOptions {
@@ -41,9 +42,12 @@ export function describeSmtpUrl(url: string): string {
   }
 }
 
+const LF = Buffer.from('\n');
+const CRLF = Buffer.from('\r\n');
+
 export class SmtpMailTransport implements MailTransport {
   readonly kind = 'smtp' as const;
-  private readonly transporter: ReturnType<typeof nodemailer.createTransport>;
+  private readonly pool: SmtpConnectionPool;
   private readonly log: Logger;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closing: Promise<void> | null = null;
@@ -55,19 +59,19 @@ export class SmtpMailTransport implements MailTransport {
     const maxConnections = opts.maxConnections ?? SMTP_DEFAULTS.maxConnections;
     const maxMessages = opts.maxMessages ?? SMTP_DEFAULTS.maxMessages;
     this.log = (opts.logger ?? silentLogger).child({ component: 'mail', transport: 'smtp' });
-    this.transporter = nodemailer.createTransport({
-      url: opts.url,
-      pool: true,
-      maxConnections,
-      maxMessages,
-      ...(opts.rateLimit ? { rateLimit: opts.rateLimit.messages, rateDelta: opts.rateLimit.perMs ?? 1000 } : {}),
-      connectionTimeout: opts.connectionTimeoutMs ?? SMTP_DEFAULTS.connectionTimeoutMs,
-      greetingTimeout: opts.greetingTimeoutMs ?? SMTP_DEFAULTS.greetingTimeoutMs,
-      socketTimeout: opts.socketTimeoutMs ?? SMTP_DEFAULTS.socketTimeoutMs,
-      // nodemailer's own logger would print addresses: keep it off
-      logger: false,
-      debug: false,
-    });
+    try {
+      this.pool = new SmtpConnectionPool({
+        url: opts.url,
+        maxConnections,
+        maxMessages,
+        ...(opts.rateLimit ? { rateLimit: { messages: opts.rateLimit.messages, perMs: opts.rateLimit.perMs ?? 1000 } } : {}),
+        connectionTimeoutMs: opts.connectionTimeoutMs ?? SMTP_DEFAULTS.connectionTimeoutMs,
+        greetingTimeoutMs: opts.greetingTimeoutMs ?? SMTP_DEFAULTS.greetingTimeoutMs,
+        socketTimeoutMs: opts.socketTimeoutMs ?? SMTP_DEFAULTS.socketTimeoutMs,
+      });
+    } catch (err) {
+      throw new AppError('config_invalid', `SMTP_URL: ${(err as Error).message}`);
+    }
     this.log.debug({ server: describeSmtpUrl(opts.url), maxConnections, maxMessages }, 'smtp transport created');
   }
 
@@ -84,11 +88,11 @@ export class SmtpMailTransport implements MailTransport {
 
   private async deliver(msg: OutgoingMail, opts: SendOptions): Promise<SendResult> {
     try {
-      const info = await this.transporter.sendMail({
-        envelope: { from: msg.envelope.from, to: msg.envelope.to },
-        raw: msg.raw,
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
+      // as nodemailer does with a raw message: UTF-8 bytes, ending with a line break
+      let raw = typeof msg.raw === 'string' ? Buffer.from(msg.raw) : msg.raw;
+      const last = raw[raw.length - 1];
+      if (last !== 0x0a) raw = Buffer.concat([raw, last === 0x0d ? LF : CRLF]);
+      const info = await this.pool.send({ from: msg.envelope.from, to: msg.envelope.to }, raw, opts.signal);
       if (info.rejected.length > 0) {
         // some recipients of a multi-recipient message: delivered to the others, so no retry
         this.log.warn({ messageId: msg.messageId, logId: msg.logId, rejected: info.rejected.length }, 'mail partly rejected');
@@ -109,7 +113,7 @@ export class SmtpMailTransport implements MailTransport {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.inFlight]);
-      this.transporter.close();
+      this.pool.close();
       this.log.debug({}, 'smtp transport closed');
     })();
     return this.closing;
