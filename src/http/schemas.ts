@@ -54,6 +54,9 @@ export const listRolloutsQuery = z
 
 export const acceptBody = z.object({ token: z.string().min(1).max(200), organizationId: z.string().max(63).optional() }).strict();
 
+/** Steering and approving take no body: an empty one or `{}`; anything else is a 400, not silently ignored. */
+export const emptyBody = z.object({}).strict();
+
 export const triggerSyncBody = z.object({ dryRun: z.boolean().optional() }).strict();
 
 export const listRunsQuery = z

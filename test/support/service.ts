@@ -17,6 +17,8 @@ export interface TestService {
   env: Record<string, string>;
   /** Writes the HR export and syncs it. */
   sync(rows: Array<Partial<Row>>): Promise<void>;
+  /** Writes the second organization's (globex) export and syncs it (needs `extraOrg`); returns the run's status. */
+  syncOther(rows: Array<Partial<Row>>): Promise<string>;
   startWorkers(): Promise<RunningWorkers>;
   stopWorkers(): Promise<void>;
   userIds(): Promise<string[]>;
@@ -37,8 +39,8 @@ export async function startTestService(opts: { smtpUrl: string; redisUrl?: strin
   const org = 'acme';
   const connector = 'acme-hr';
   const organizations: unknown[] = [{ id: org, name: 'Acme <GmbH> & "Co"', connectors: [{ id: connector, type: 'file', options: { path: exportPath }, deactivation: { maxPercent: 100 } }] }];
+  const otherPath = join(dir, 'other.csv');
   if (opts.extraOrg) {
-    const otherPath = join(dir, 'other.csv');
     writeFileSync(otherPath, toCsv([]));
     organizations.push({ id: 'globex', name: 'Globex', connectors: [{ id: 'globex-hr', type: 'file', options: { path: otherPath } }] });
   }
@@ -66,6 +68,13 @@ export async function startTestService(opts: { smtpUrl: string; redisUrl?: strin
       writeFileSync(exportPath, toCsv(rows));
       const run = await ctx.sync.run({ connectorId: connector });
       if (run.status !== 'succeeded') throw new Error(`sync ${run.status}: ${run.error ?? run.heldReason}`);
+    },
+    async syncOther(rows) {
+      if (!opts.extraOrg) throw new Error('syncOther needs startTestService({ extraOrg: true })');
+      writeFileSync(otherPath, toCsv(rows));
+      const run = await ctx.sync.run({ connectorId: 'globex-hr' });
+      if (run.status === 'failed') throw new Error(`sync failed: ${run.error}`);
+      return run.status;
     },
     async startWorkers() {
       svc.workers = await startWorkers(ctx);

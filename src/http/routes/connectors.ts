@@ -4,7 +4,7 @@ import { sql, sqlOne } from '../../db/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { loadRunRecord } from '../../sync/run-record.js';
 import { scopeOf, type HttpDeps } from '../app.js';
-import { idParams, listRunsQuery, organizationQuery, triggerSyncBody } from '../schemas.js';
+import { emptyBody, idParams, listRunsQuery, organizationQuery, triggerSyncBody } from '../schemas.js';
 
 export function registerConnectorRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/api/connectors', async (request) => {
@@ -81,6 +81,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: HttpDeps): v
   for (const action of ['approve', 'reject'] as const) {
     app.post(`/api/sync-runs/:id/${action}`, async (request) => {
       const { id } = idParams.parse(request.params);
+      emptyBody.parse(request.body ?? {});
       const { organizationId } = organizationQuery.parse(request.query);
       const org = scopeOf(request, organizationId);
       const run = await loadRunRecord(deps.em(), id, { organizationId: org, rejectedLimit: 0 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/errors.js';
 import { BULK_BODY_LIMIT, scopeOf, type HttpDeps } from '../app.js';
-import { createRolloutBody, idParams, listRolloutsQuery, organizationQuery } from '../schemas.js';
+import { createRolloutBody, emptyBody, idParams, listRolloutsQuery, organizationQuery } from '../schemas.js';
 
 export function registerRolloutRoutes(app: FastifyInstance, deps: HttpDeps): void {
   // Bulk triggers name up to 200,000 users by id: a larger body limit here only.
@@ -30,6 +30,7 @@ export function registerRolloutRoutes(app: FastifyInstance, deps: HttpDeps): voi
   for (const action of ['cancel', 'pause', 'resume'] as const) {
     app.post(`/api/rollouts/:id/${action}`, async (request) => {
       const { id } = idParams.parse(request.params);
+      emptyBody.parse(request.body ?? {});
       const { organizationId } = organizationQuery.parse(request.query);
       return deps.rollouts[action](id, scopeOf(request, organizationId));
     });
