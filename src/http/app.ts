@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import { registerBullBoard } from './bull-board.js';
+import { registerDashboard } from './dashboard/index.js';
 import { errorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerConnectorRoutes } from './routes/connectors.js';
@@ -69,24 +70,35 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: process.env.TRUST_PROXY === 'true',
     ajv: { customOptions: { removeAdditional: false } },
+    // the router's own errors (a malformed percent-encoding, an over-long path parameter) in the same shape as all others
+    frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
   });
   const metrics = deps.metrics ?? createMetrics(deps);
   app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }));
 
-  // JSON bodies: a body that cannot be parsed (invalid, or nested past the parser's stack) is a 400.
+  // JSON bodies: a body that cannot be parsed (invalid, or nested past the parser's stack) is a 400;
+  // so is one that is not an object (every route takes an object), or a string with a NUL
+  // character (PostgreSQL cannot store it: it would fail as a 500 further in).
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
+    let nul = false;
+    let value: unknown;
     try {
-      done(null, JSON.parse(text, (k, v) => (k === '__proto__' ? undefined : v)));
+      value = JSON.parse(text, (k, v) => {
+        if (typeof v === 'string' && v.includes('\u0000')) nul = true;
+        return k === '__proto__' ? undefined : v;
+      });
     } catch (err) {
-      const e = new Error(`invalid JSON body: ${(err as Error).message.slice(0, 120)}`) as Error & { statusCode: number };
-      e.statusCode = 400;
-      done(e, undefined);
+      return done(badRequest(`invalid JSON body: ${(err as Error).message.slice(0, 120)}`), undefined);
     }
+    if (nul) return done(badRequest('invalid JSON body: text may not contain the NUL character (\\u0000)'), undefined);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return done(badRequest('invalid JSON body: expected an object'), undefined);
+    done(null, value);
   });
 
   app.addHook('onRequest', async (request) => {
@@ -97,9 +109,12 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (started) metrics.observeHttp(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
   });
 
-  // Every /api route needs a bearer token, except accepting an invitation.
-  app.addHook('preHandler', async (request) => {
-    const url = request.url.split('?')[0];
+  // Every /api route needs a bearer token, except accepting an invitation. Checked on the
+  // matched route (the raw URL may be percent-encoded: /%61pi/users is /api/users), and
+  // before the body is read: an unknown caller gets a 401, not a parsed 16 MB body.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.includes('%00')) throw new AppError('validation_failed', 'the URL may not contain a NUL character (%00)');
+    const url = request.routeOptions.url ?? request.url.split('?')[0];
     if (!url.startsWith('/api/') || url === '/api/invitations/accept' || url === '/api/openapi.json') return;
     const principal = await deps.tokens.verify(bearer(request));
     if (!principal) throw new AppError('unauthorized', 'missing, invalid or revoked bearer token');
@@ -114,5 +129,6 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerConnectorRoutes(app, deps);
   registerOpenApi(app);
   await registerBullBoard(app, deps);
+  await registerDashboard(app, deps);
   return app;
 }

@@ -1,0 +1,2 @@
+/** The hrsync mark: two arrows in a rounded square (sync), as SVG. */
+export const ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32" aria-hidden="true" focusable="false"><rect width="32" height="32" rx="8" fill="#3b5de7"/><path d="M9 13.5a7.5 7.5 0 0 1 12.9-4.2L24 7v6.5h-6.5l2.3-2.3A4.6 4.6 0 0 0 12 13.5z" fill="#fff"/><path d="M23 18.5a7.5 7.5 0 0 1-12.9 4.2L8 25v-6.5h6.5l-2.3 2.3a4.6 4.6 0 0 0 7.8-2.3z" fill="#fff" opacity=".85"/></svg>`;
