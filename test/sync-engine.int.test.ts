@@ -32,15 +32,16 @@ interface Fixture {
 }
 
 /** A fresh organization with one file connector, so tests never see each other's users. */
-function fixture(opts: { deactivation?: Record<string, number>; mapping?: Record<string, unknown>; extraOrgs?: unknown[]; resolveConnector?: (t: string) => HrConnector<any> } = {}): Fixture {
+function fixture(opts: { deactivation?: Record<string, number>; mapping?: Record<string, unknown>; extraOrgs?: unknown[]; resolveConnector?: (t: string) => HrConnector<any>; pageSize?: number } = {}): Fixture {
   n++;
   const org = `org${n}`;
   const connector = `hr${n}`;
   const path = join(dir, `export-${n}.csv`);
   writeFileSync(path, toCsv([]));
   const config = configFor(store.url, {
+    ...(opts.pageSize ? { sync: { batchSize: opts.pageSize } } : {}),
     organizations: [
-      { id: org, name: `Org ${n}`, connectors: [{ id: connector, type: 'file', options: { path }, deactivation: opts.deactivation, mapping: opts.mapping }] },
+      { id: org, name: `Org ${n}`, connectors: [{ id: connector, type: 'file', options: { path, ...(opts.pageSize ? { pageSize: opts.pageSize } : {}) }, deactivation: opts.deactivation, mapping: opts.mapping }] },
       ...(opts.extraOrgs ?? []),
     ],
   });
@@ -159,6 +160,30 @@ describe('sync engine', () => {
     expect(after.get('E5')!.email).toBe('person1@acme.example');
     const again = await f.engine.run({ connectorId: f.connector });
     expect(again.counts).toMatchObject({ unchanged: 5, created: 0, updated: 0 });
+  });
+
+  it('gives a new hire an address its old holder gives up on a later page, in the same run', async () => {
+    const f = fixture({ pageSize: 2 });
+    const rows = employees(4);
+    f.write(rows);
+    await f.engine.run({ connectorId: f.connector });
+    f.write([
+      employee(5, { email: 'person4@acme.example' }), // page 1: E4 still holds it in the store
+      rows[0],
+      { ...rows[1], email: 'person1@acme.example' }, // page 2: E2 wants E1's address, which E1 keeps
+      rows[2],
+      { ...rows[3], email: 'person4.new@acme.example' }, // page 3: E4 gives it up
+    ]);
+    const run = await f.engine.run({ connectorId: f.connector });
+    expect(run.counts).toMatchObject({ seen: 5, created: 1, updated: 1, unchanged: 2, rejected: 1, deactivated: 0 });
+    expect(run.rejected).toEqual([expect.objectContaining({ externalId: 'E2', reason: 'duplicate_email' })]);
+    const after = new Map((await f.users()).map((u) => [u.external_id, u]));
+    expect(after.get('E5')!.email).toBe('person4@acme.example');
+    expect(after.get('E4')!.email).toBe('person4.new@acme.example');
+    expect(after.get('E2')).toMatchObject({ email: 'person2@acme.example', status: 'active' });
+    // Idempotent: the same listing again changes nothing but E2 (still rejected, still active).
+    const again = await f.engine.run({ connectorId: f.connector });
+    expect(again.counts).toMatchObject({ created: 0, updated: 0, unchanged: 4, rejected: 1, deactivated: 0 });
   });
 
   it('deactivates a terminated employee and reactivates the rehire without inviting, leaving access as it was', async () => {

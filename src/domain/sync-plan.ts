@@ -25,6 +25,12 @@ export interface PagePlan {
   /** Inactive in HR and never synced: not created. */
   skipped: number;
   rejections: Rejection[];
+  /**
+   * Records whose e-mail is held by another user of the same connector not yet seen in this
+   * run: that user's own record may still give the address up on a later page. The engine
+   * plans these again after the last page (with `final`), when it is known.
+   */
+  deferred: SyncRecord[];
 }
 
 /** Cross-page memory of a run: who was seen (existing users by seq), and, in dry runs, who would have been created. */
@@ -33,7 +39,8 @@ export class RunMemory {
   /** Dry run only: records that would have been created (the store does not have them). */
   readonly plannedExternalIds = new Set<string>();
   readonly plannedEmails = new Set<string>();
-  constructor(readonly dryRun: boolean) {}
+  /** connectorId: enables deferring records whose e-mail a not-yet-seen user of this connector holds. */
+  constructor(readonly dryRun: boolean, readonly connectorId: string | null = null) {}
 }
 
 export interface PageLookup {
@@ -58,6 +65,8 @@ export function planPage(
   memory: RunMemory,
   /** Employee ids of this page's records rejected before planning: still present in HR, so never "missing". */
   rejectedIds: readonly string[] = [],
+  /** the last planning of a run: nothing is deferred any more */
+  final = false,
 ): PagePlan {
   let vacating = new Set<string>();
   for (const r of records) {
@@ -65,7 +74,7 @@ export function planPage(
     if (u && u.emailLower !== null && u.emailLower !== r.emailLower) vacating.add(u.id);
   }
   for (;;) {
-    const attempt = planAttempt(records, lookup, memory, rejectedIds, vacating);
+    const attempt = planAttempt(records, lookup, memory, rejectedIds, vacating, final);
     const moving = new Set(attempt.plan.updates.filter((u) => u.user.emailLower !== u.record.emailLower).map((u) => u.user.id));
     const broken = [...attempt.freedBy].some((id) => !moving.has(id));
     if (!broken) {
@@ -84,10 +93,13 @@ function planAttempt(
   memory: RunMemory,
   rejectedIds: readonly string[],
   vacating: ReadonlySet<string>,
+  final: boolean,
 ): { plan: PagePlan; seen: Set<number>; plannedIds: string[]; plannedEmails: string[]; freedBy: Set<string> } {
-  const plan: PagePlan = { creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [] };
+  const plan: PagePlan = { creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [], deferred: [] };
   const seen = new Set<number>();
   const isSeen = (seq: number) => seen.has(seq) || memory.seen.has(seq);
+  // The holder's own record may come later in the listing with another address: wait for it.
+  const mayMove = (holder: ExistingUser) => !final && memory.connectorId !== null && holder.connectorId === memory.connectorId && !isSeen(holder.seq);
   const plannedIds: string[] = [];
   const plannedEmails: string[] = [];
   const freedBy = new Set<string>();
@@ -120,6 +132,10 @@ function planAttempt(
     let link = false;
     if (user) {
       if (holder && holder.id !== user.id) {
+        if (mayMove(holder)) {
+          plan.deferred.push(r);
+          continue;
+        }
         seen.add(user.seq);
         plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' });
         continue;
@@ -129,6 +145,9 @@ function planAttempt(
         user = holder;
         link = true;
         linkedInPage.add(holder.id);
+      } else if (mayMove(holder)) {
+        plan.deferred.push(r);
+        continue;
       } else {
         plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' });
         continue;
@@ -220,7 +239,7 @@ export function planSync(
     if (u.connectorId === opts.connectorId && u.externalId !== null) byExternalId.set(u.externalId, u);
     if (u.emailLower !== null) byEmail.set(u.emailLower, u);
   }
-  const memory = new RunMemory(true);
+  const memory = new RunMemory(true, opts.connectorId);
   const records: SyncRecord[] = [];
   const rejections: Rejection[] = [];
   const rejectedIds: string[] = [];
@@ -232,7 +251,18 @@ export function planSync(
       if (id) rejectedIds.push(id);
     } else records.push(r);
   }
-  const page = planPage(records, { byExternalId, byEmail }, memory, rejectedIds);
+  const lookup = { byExternalId, byEmail };
+  const first = planPage(records, lookup, memory, rejectedIds);
+  const last = planPage(first.deferred, lookup, memory, [], true);
+  const page: PagePlan = {
+    creates: [...first.creates, ...last.creates],
+    updates: [...first.updates, ...last.updates],
+    unchanged: first.unchanged + last.unchanged,
+    terminations: [...first.terminations, ...last.terminations],
+    skipped: first.skipped + last.skipped,
+    rejections: [...first.rejections, ...last.rejections],
+    deferred: [],
+  };
   const deactivations: SyncPlan['deactivations'] = [];
   if (!opts.failed) {
     for (const u of page.terminations) deactivations.push({ user: u, reason: 'terminated' });

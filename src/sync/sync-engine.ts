@@ -167,6 +167,7 @@ export class SyncEngine {
         throw err;
       }
       if (writing) await writing;
+      await run.processDeferred();
       report();
       await run.finish(mode === 'full', cc.deactivation, startedAt);
       if (!opts.dryRun) {
@@ -293,7 +294,7 @@ class RunContext {
     private readonly dryRun: boolean,
     private readonly log: Logger,
   ) {
-    this.memory = new RunMemory(dryRun);
+    this.memory = new RunMemory(dryRun, cc.id);
     this.mapping = compileMapping(cc.mapping);
     this.modes = {
       firstName: this.mapping.firstName.mode,
@@ -332,7 +333,18 @@ class RunContext {
     return { seen, records, rejections, rejectedIds };
   }
 
-  async processBatch(batch: PreparedBatch): Promise<void> {
+  /** Records waiting for the end of the listing (see PagePlan.deferred). */
+  private deferred: SyncRecord[] = [];
+
+  /** After the last page: plan the deferred records against the store as it now is. */
+  async processDeferred(): Promise<void> {
+    if (this.deferred.length === 0) return;
+    const records = this.deferred.splice(0);
+    this.log.debug({ records: records.length }, 'planning records whose e-mail was held by a user not yet seen');
+    await this.processBatch({ seen: 0, records, rejections: [], rejectedIds: [] }, true);
+  }
+
+  async processBatch(batch: PreparedBatch, final = false): Promise<void> {
     const { records, rejections, rejectedIds } = batch;
     this.counts.seen += batch.seen;
     const lookup = await lookupPage(
@@ -341,8 +353,9 @@ class RunContext {
       records.map((r) => r.emailLower),
       this.lookupStrategy,
     );
-    const plan = planPage(records, lookup, this.memory, rejectedIds);
+    const plan = planPage(records, lookup, this.memory, rejectedIds, final);
     rejections.push(...plan.rejections);
+    for (const r of plan.deferred) this.deferred.push(r);
 
     if (this.dryRun) {
       this.tally(plan, rejections);
@@ -424,7 +437,7 @@ class RunContext {
   }
 
   private async applyOneByOne(plan: PagePlan, rejections: Rejection[]): Promise<void> {
-    const single = (p: Partial<PagePlan>): PagePlan => ({ creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [], ...p });
+    const single = (p: Partial<PagePlan>): PagePlan => ({ creates: [], updates: [], unchanged: 0, terminations: [], skipped: 0, rejections: [], deferred: [], ...p });
     const rest: PagePlan = single({ unchanged: plan.unchanged, skipped: plan.skipped, terminations: plan.terminations });
     await this.em.transactional(async (tx) => this.apply(tx as EntityManager, rest, rejections));
     const parts: Array<{ p: PagePlan; id: string }> = [
