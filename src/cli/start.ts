@@ -70,7 +70,7 @@ export async function runStart(role: Role): Promise<void> {
     app = server;
     const address = await server.listen({ port: config.port, host: process.env.HOST ?? '127.0.0.1' });
     log.info({ address }, 'listening');
-    process.stderr.write(`hrsync is running on ${address} (API /api, queues /admin/queues, health /healthz). Ctrl-C to stop.\n`);
+    process.stderr.write(`hrsync is running on ${address} (dashboard /admin, API /api, queues /admin/queues, health /healthz). Ctrl-C to stop.\n`);
     if (generatedToken) {
       process.stderr.write(`no HRSYNC_ADMIN_TOKEN was set: this run's admin token is ${generatedToken}\n`);
       if (process.env.NODE_ENV === 'production') log.warn('HRSYNC_ADMIN_TOKEN is not set: a token was generated for this run only; set one');
