@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // global-setup also runs the log audit (test/support/log-audit.ts) after the suite
     globalSetup: ['test/support/global-setup.ts'],
+    setupFiles: ['test/support/log-audit-setup.ts'],
   },
 });

@@ -443,6 +443,18 @@ describe.each([
     expectNoSecret(await bad.storedError(failed.id), secrets);
   });
 
+  it('keeps an e-mail address that a vendor error names out of the log lines and the run record', async () => {
+    const t = await setup(vendor, { pageSize: 20 });
+    vendor.generate(t.fake, 30);
+    const named = 'ana.ruiz@acme.example';
+    t.fake.script({ kind: 'status', status: 422, body: { message: `employee ${named} (E7) is locked for editing` } }, { times: 1, when: vendor.page(t.fake, 1, 20) });
+    const run = await t.run();
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/HTTP 422 .*\(employee \[address\] \(E7\) is locked for editing\)$/);
+    expect(t.lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('sync failed');
+    for (const text of [run.error, await t.storedError(run.id), ...t.lines]) expect(text).not.toContain(named);
+  });
+
   it('checks a connector: resolves with good credentials, rejects with connector_auth_failed otherwise', async () => {
     const t = await setup(vendor, { pageSize: 20 });
     await expect(t.engine.checkConnector(t.connectorId)).resolves.toMatchObject({ connectorId: t.connectorId, type: vendor.type, ok: true });

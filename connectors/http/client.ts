@@ -2,6 +2,7 @@ import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import type { ZodType } from 'zod';
 import { AppError, isAppError } from '../../src/lib/errors.js';
 import type { Logger } from '../../src/lib/logger.js';
+import { redactAddresses } from '../../src/lib/redact.js';
 
 /**
  * The one HTTP client every HR connector uses. A new instance (with its own axios instance)
@@ -300,7 +301,11 @@ export class HttpClient {
     this.stats.outcomes[outcome] = (this.stats.outcomes[outcome] ?? 0) + 1;
   }
 
-  /** A short vendor error text (JSON `message`/`error`/`title`), scrubbed and cut to 160 chars. */
+  /**
+   * A short vendor error text (JSON `message`/`error`/`title`), scrubbed of secrets and of
+   * e-mail addresses (vendors name the employee a request failed on), cut to 160 chars. It
+   * ends up in the run record and in the "sync failed" log line.
+   */
   private vendorMessage(data: unknown): string | null {
     let msg: unknown = null;
     if (typeof data === 'object' && data !== null) {
@@ -309,7 +314,7 @@ export class HttpClient {
       msg = d.message ?? d.title ?? d.detail ?? (typeof err === 'object' && err !== null ? (err as Record<string, unknown>).message : err);
     }
     if (typeof msg !== 'string' || msg.trim() === '') return null;
-    return this.scrub(msg.replace(/\s+/g, ' ').trim().slice(0, 160));
+    return redactAddresses(this.scrub(msg.replace(/\s+/g, ' ').trim())).slice(0, 160);
   }
 
   /** Replaces any known secret value in vendor-provided text. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Queues } from '../../jobs/queues.js';
 import type { Principal, TokenVerifier } from '../auth/tokens.js';
@@ -66,7 +66,10 @@ export function scopeOf(request: FastifyRequest, requested?: string | null, opts
 /** The HTTP app, built apart from listen() so tests can inject() requests. */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: false,
+    // request.log (errors.ts: 5xx) writes through the process's logger, with its redaction;
+    // no per-request lines (ids and timings are in the metrics)
+    loggerInstance: deps.log as FastifyBaseLogger,
+    disableRequestLogging: true,
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: process.env.TRUST_PROXY === 'true',
     ajv: { customOptions: { removeAdditional: false } },

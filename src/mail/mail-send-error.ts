@@ -1,4 +1,5 @@
 import { isAppError } from '../lib/errors.js';
+import { redactAddresses } from '../lib/redact.js';
 
 /**
  * Why a message was not sent. `permanent` reasons fail that one invitation (the batch goes
@@ -89,12 +90,7 @@ export function isMailSendError(err: unknown): err is MailSendError {
   return err instanceof MailSendError || (err instanceof Error && err.name === 'MailSendError' && 'permanent' in err);
 }
 
-const ADDRESS_LIKE = /[^\s<>()[\]"',;:]+@[^\s<>()[\]"',;:]+/g;
-
-/** Replace anything that looks like an e-mail address. */
-export function redactAddresses(text: string): string {
-  return text.replace(ADDRESS_LIKE, '[address]');
-}
+export { redactAddresses };
 
 const CONNECTION_CODES = new Set([
   'ECONNECTION', 'ESOCKET', 'EDNS', 'ETLS', 'EPROTOCOL', 'EMAXLIMIT', 'ESTREAM', 'EPROXY',

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildAcceptUrl, compileInvitationTemplates, type CompiledInvitationTemplates, type InvitationMailData } from '../../src/mail/invitation-template.js';
+import { createLogger } from '../../src/lib/logger.js';
 import { isMailSendError, type MailSendError } from '../../src/mail/mail-send-error.js';
 import { SmtpMailTransport } from '../../src/mail/smtp-transport.js';
 import type { MailTransport } from '../../src/mail/types.js';
@@ -155,7 +155,7 @@ describe('SMTP transport', () => {
   it('logs ids, never addresses or tokens', async () => {
     const lines: string[] = [];
     const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
-    const logger = pino({ level: 'debug' }, dest);
+    const logger = createLogger({ level: 'debug', destination: dest });
     sink.setFaults({ reject: { recipients: ['person2@acme.example'] }, transient: { count: 1, recipients: ['person4@acme.example'] } });
     transport = new SmtpMailTransport({ url: sink.url, logger });
     const t = transport;

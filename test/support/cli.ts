@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { auditMark, LOG_AUDIT_ENV } from './log-audit.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -14,9 +15,10 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/run.ts`, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...auditEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    auditMark({ childPid: child.pid, args });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -32,13 +34,20 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 
 export { ROOT };
 
+/** The log audit's directory (test/support/log-audit.ts), passed on so the child's log lines are audited too. */
+export function auditEnv(): Record<string, string> {
+  const dir = process.env[LOG_AUDIT_ENV];
+  return dir ? { [LOG_AUDIT_ENV]: dir } : {};
+}
+
 /** Starts `hrsync …` as a long-running child (e.g. `start --role worker`); the caller kills it. */
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', `${ROOT}src/cli/run.ts`, ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ...auditEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  auditMark({ childPid: child.pid, args });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();

@@ -1,12 +1,19 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
+import { auditLogDir, formatReport, LOG_AUDIT_ENV, staleAuditDirs } from './log-audit.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const AUDIT_PREFIX = 'hrsync-log-audit-';
 
 /**
  * Before the suite: drop test databases left behind by runs that died more than an hour
- * ago (each test file creates and drops its own; see test/support/store.ts).
+ * ago (each test file creates and drops its own; see test/support/store.ts), and start the
+ * log audit (test/support/log-audit.ts). After the suite: audit every log line the run
+ * produced; a hit fails the run (exit status 1) and keeps the lines for inspection.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(): Promise<() => void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   try {
     await client.connect();
@@ -23,4 +30,29 @@ export default async function setup(): Promise<void> {
   } finally {
     await client.end();
   }
+  return startLogAudit();
+}
+
+/**
+ * Points every logger of this run — in vitest's worker processes, which inherit the
+ * environment, and in the `hrsync` processes the tests spawn — at a fresh directory, and
+ * returns the teardown that audits it. A directory given in HRSYNC_LOG_AUDIT_DIR is used
+ * as is and kept.
+ */
+function startLogAudit(): () => void {
+  for (const old of staleAuditDirs(tmpdir(), AUDIT_PREFIX)) rmSync(old, { recursive: true, force: true });
+  const given = process.env[LOG_AUDIT_ENV];
+  const dir = given || mkdtempSync(join(tmpdir(), AUDIT_PREFIX));
+  process.env[LOG_AUDIT_ENV] = dir;
+  return () => {
+    const report = auditLogDir(dir);
+    if (report.hits.length > 0) {
+      console.error(formatReport(report));
+      // A throw here would only be printed ("error during close"): the exit status is what fails `npm test`.
+      process.exitCode = 1;
+      return;
+    }
+    console.log(formatReport(report));
+    if (!given) rmSync(dir, { recursive: true, force: true });
+  };
 }

@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { readiness } from '../../src/app/readiness.js';
 import { createToken, TokenVerifier } from '../../src/auth/tokens.js';
 import { buildApp } from '../../src/http/app.js';
+import { auditSecrets } from './log-audit.js';
 import { startSmtpSink, type SmtpSink } from './smtp-sink.js';
 import { startTestService, type TestService } from './service.js';
 
@@ -57,6 +58,7 @@ export async function startHttpService(opts: { env?: Record<string, string>; wor
   const apps: FastifyInstance[] = [app];
   const acme = await createToken(ctx.em(), 'acme', 'test');
   const globex = await createToken(ctx.em(), 'globex', 'test');
+  auditSecrets(adminToken, acme.token, globex.token);
   const service: HttpService = {
     svc,
     sink,

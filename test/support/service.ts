@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createContext, type AppContext } from '../../src/app/context.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.js';
+import { auditSecrets } from './log-audit.js';
 import { deletePrefix, REDIS_URL, testPrefix } from './redis.js';
 import { configFor, createTestStore, tempDir, toCsv, type Row, type TestStore } from './store.js';
 
@@ -112,5 +113,7 @@ export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>
 export function tokenOf(text: string | undefined): string {
   const m = /invite\/accept\?token=([A-Za-z0-9_-]+)/.exec(text ?? '');
   if (!m) throw new Error('no accept link in the message');
-  return decodeURIComponent(m[1]);
+  const token = decodeURIComponent(m[1]);
+  auditSecrets(token);
+  return token;
 }
