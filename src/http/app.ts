@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Queues } from '../../jobs/queues.js';
 import type { Principal, TokenVerifier } from '../auth/tokens.js';
@@ -69,7 +69,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     // request.log (errors.ts: 5xx) writes through the process's logger, with its redaction;
     // no per-request lines (ids and timings are in the metrics)
     loggerInstance: deps.log as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: process.env.TRUST_PROXY === 'true',
     ajv: { customOptions: { removeAdditional: false } },

@@ -161,7 +161,11 @@ describe('rollouts', () => {
     const ids = await hire(10);
     const rows = await svc.store.query<{ email: string; id: string }>(`select id, email from users where id = any($1)`, [ids]);
     const rejected = rows[3].email;
-    sink.setFaults({ transient: { count: 2, recipients: [rows[5].email] }, reject: { recipients: [rejected] } });
+    // replies that name the recipient, as Postfix's do: no address may reach a log line (the log audit) or the store
+    sink.setFaults({
+      transient: { count: 2, recipients: [rows[5].email], message: `4.2.0 <${rows[5].email}>: Recipient address rejected: Greylisted, try again later` },
+      reject: { recipients: [rejected], message: `5.1.1 <${rejected}>: Recipient address rejected: User unknown in virtual mailbox table` },
+    });
     const r = await rollouts().create(svc.org, { userIds: ids, loginMethod: 'password' });
     const done = await rolloutDone(r.id);
     expect(done.counts).toMatchObject({ targeted: 10, sent: 9, failed: 1, pending: 0 });
@@ -170,6 +174,8 @@ describe('rollouts', () => {
     expect(sink.stats.transientReplies).toBeGreaterThanOrEqual(2);
     const inv = await svc.store.query(`select status, last_error from invitations where rollout_id = $1 and user_id = $2`, [r.id, rows[3].id]);
     expect(inv[0]).toMatchObject({ status: 'failed', last_error: expect.stringMatching(/recipient_rejected|550/) });
+    const stored = JSON.stringify(await svc.store.query(`select i.*, r.* from invitations i join rollouts r on r.id = i.rollout_id where r.id = $1`, [r.id]));
+    for (const address of [rejected, rows[5].email]) expect(stored).not.toContain(address);
     expect((await svc.store.query(`select access from users where id = $1`, [rows[3].id]))[0].access).toBe('none');
   });
 

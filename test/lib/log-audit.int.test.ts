@@ -96,20 +96,27 @@ describe('log audit', () => {
     expect(off.level).toBe('silent');
   });
 
-  it('gets the log lines of `hrsync` child processes, at debug in the file while stderr keeps LOG_LEVEL', async () => {
+  it('gets the log lines of `hrsync` child processes, at debug in the file while stderr keeps LOG_LEVEL, and their stderr', async () => {
     const dir = scratchDir();
+    vi.stubEnv(LOG_AUDIT_ENV, dir); // what test/support/cli.ts hands on, and where it puts the child's stderr
     const name = `hrsync_t_${Date.now()}_${randomBytes(4).toString('hex')}`;
-    const databaseUrl = `postgres://postgres@127.0.0.1:5432/${name}`;
     try {
-      const r = await runCli(['migrate'], { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', [LOG_AUDIT_ENV]: dir });
+      const r = await runCli(['migrate'], { DATABASE_URL: `postgres://postgres@127.0.0.1:5432/${name}`, LOG_LEVEL: 'warn' });
       expect(r.code).toBe(0);
       expect(r.stderr).toBe('');
-      const files = readdirSync(dir).filter((f) => f.endsWith('.ndjson'));
+      const files = readdirSync(dir).filter((f) => f.endsWith('.ndjson') && f !== `${process.pid}.ndjson`);
       expect(files).toHaveLength(1); // <child pid>.ndjson
-      expect(files[0]).not.toBe(`${process.pid}.ndjson`);
-      const text = readFileSync(join(dir, files[0]), 'utf8');
-      expect(text).toContain('"msg":"migrations applied"');
-      expect(auditLogDir(dir).hits).toEqual([]);
+      expect(readFileSync(join(dir, files[0]), 'utf8')).toMatch(/"level":30,.*"msg":"migrations applied"/);
+
+      // a one-line error on stderr, naming a URL whose password is masked
+      const down = await runCli(['users', 'list'], { DATABASE_URL: 'postgres://postgres:pw-planted-1234@127.0.0.1:1/hrsync' });
+      expect(down.code).toBe(1);
+      const stderrFiles = readdirSync(dir).filter((f) => f.endsWith('.stderr.log'));
+      expect(stderrFiles).toHaveLength(1);
+      expect(readFileSync(join(dir, stderrFiles[0]), 'utf8')).toContain('postgres://postgres:***@127.0.0.1:1/hrsync');
+      const report = auditLogDir(dir);
+      expect(report.hits).toEqual([]);
+      expect(report.files).toBe(4); // this process's markers, two children's log files, one stderr
     } finally {
       const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
       await admin.connect();
@@ -143,7 +150,7 @@ describe('log audit', () => {
     child.stderr.on('data', (d) => (out += d));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(out).toMatch(/Tests\s+1 passed/);
-    expect(out).toContain('log audit FAILED: 1 hits');
+    expect(out).toContain('log audit FAILED: 1 hit in');
     expect(out).toMatch(/\.ndjson:\d+ {2}\[email\] {2}during planted\.test\.ts > passes but logs an address/);
     expect(out).not.toContain('planted.person@acme.example');
     expect(code).toBe(1);

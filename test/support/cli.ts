@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { auditMark, LOG_AUDIT_ENV } from './log-audit.js';
+import { auditMark, auditStderr, LOG_AUDIT_ENV } from './log-audit.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -27,6 +27,7 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      auditStderr(child.pid, stderr);
       resolve({ code, stdout, stderr });
     });
   });
@@ -51,6 +52,7 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
+  child.on('close', () => auditStderr(child.pid, stderr));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
   return {
     child,

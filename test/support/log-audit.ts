@@ -9,7 +9,8 @@
  * traced to the test (and the child process to the test that spawned it).
  *
  * After the run, global-setup's teardown calls auditLogDir(): any hit fails `npm test` with
- * the file, line, rule and test of each. Run it by hand on a kept directory with
+ * the file, line, rule and test of each. The plain-text stderr of those child processes is
+ * audited too (`<pid>.stderr.log`). Run it by hand on a kept directory with
  * `npx tsx test/support/log-audit.ts <dir>`.
  */
 import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -161,6 +162,23 @@ export function auditSecrets(...values: Array<string | null | undefined>): void 
   }
 }
 
+/**
+ * The plain-text lines a child process wrote on stderr (its one-line errors, banners): for
+ * a service, stderr is its log stream too. Its pino lines are in its own audit file already.
+ */
+export function auditStderr(pid: number | undefined, text: string, env: Record<string, string | undefined> = process.env): void {
+  const dir = env[LOG_AUDIT_ENV];
+  if (!dir || !pid) return;
+  const lines = text.split(/\r?\n|\r/).filter((l) => l.trim() !== '' && !l.startsWith('{"level":'));
+  if (lines.length === 0) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, `${pid}.stderr.log`), `${lines.join('\n')}\n`);
+  } catch {
+    // the audit must never break a test
+  }
+}
+
 function mask(line: string, start: number, end: number, rule: string): string {
   const value = line.slice(start, end);
   const shown = `${line.slice(Math.max(0, start - 80), start)}«${rule}: ${value.slice(0, 4)}…(${value.length})»${line.slice(end, end + 80)}`;
@@ -204,10 +222,10 @@ export function auditLine(line: string, secrets: readonly string[] = []): Array<
   return hits;
 }
 
-/** Reads every `<pid>.ndjson` of an audit directory and greps each line with every rule. */
+/** Reads every `<pid>.ndjson` (and `<pid>.stderr.log`) of an audit directory and greps each line with every rule. */
 export function auditLogDir(dir: string): AuditReport {
   const secrets = knownSecrets(dir);
-  const files = readdirSync(dir).filter((f) => f.endsWith('.ndjson')).sort();
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ndjson') || f.endsWith('.stderr.log')).sort();
   // who spawned which child process, during which test
   const spawnedBy = new Map<string, string>();
   const report: AuditReport = { dir, files: files.length, lines: 0, hits: [] };
@@ -220,18 +238,19 @@ export function auditLogDir(dir: string): AuditReport {
       if (!line.startsWith(`{"${MARK}"`)) continue;
       const m = JSON.parse(line) as { childPid?: number; args?: string[]; test?: string };
       if (m.test) test = m.test;
-      if (m.childPid) spawnedBy.set(`${m.childPid}.ndjson`, `\`hrsync ${(m.args ?? []).join(' ')}\` (pid ${m.childPid}) spawned during ${test ?? f}`);
+      if (m.childPid) spawnedBy.set(String(m.childPid), `\`hrsync ${(m.args ?? []).join(' ')}\` (pid ${m.childPid}) spawned during ${test ?? f}`);
     }
   }
   for (const f of files) {
-    let during: string | undefined = spawnedBy.get(f);
+    const pid = f.split('.')[0];
+    let during: string | undefined = spawnedBy.get(pid);
     const lines = texts.get(f)!.split('\n');
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i];
       if (!line) continue;
       if (line.startsWith(`{"${MARK}"`)) {
         const m = JSON.parse(line) as { test?: string };
-        if (m.test && !spawnedBy.has(f)) during = m.test;
+        if (m.test && !spawnedBy.has(pid)) during = m.test;
         continue;
       }
       report.lines++;
@@ -241,12 +260,15 @@ export function auditLogDir(dir: string): AuditReport {
   return report;
 }
 
+const count = (n: number, what: string, plural = `${what}s`) => `${n} ${n === 1 ? what : plural}`;
+
 export function formatReport(report: AuditReport, max = 60): string {
-  if (report.hits.length === 0) return `log audit: ${report.lines} log lines from ${report.files} processes, no secret or personal data found`;
+  const scope = `${count(report.lines, 'log line')} from ${count(report.files, 'file')}`;
+  if (report.hits.length === 0) return `log audit: ${scope}, no secret or personal data found`;
   const byRule = new Map<string, number>();
   for (const h of report.hits) byRule.set(h.rule, (byRule.get(h.rule) ?? 0) + 1);
   const out = [
-    `log audit FAILED: ${report.hits.length} hits in ${report.lines} log lines from ${report.files} processes (${[...byRule].map(([r, n]) => `${r}: ${n}`).join(', ')})`,
+    `log audit FAILED: ${count(report.hits.length, 'hit')} in ${scope} (${[...byRule].map(([r, n]) => `${r}: ${n}`).join(', ')})`,
     `lines kept in ${report.dir}`,
   ];
   for (const h of report.hits.slice(0, max)) {
