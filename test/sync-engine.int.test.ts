@@ -259,6 +259,31 @@ describe('sync engine', () => {
     expect((await f.engine.run({ connectorId: f.connector })).status).toBe('succeeded');
   });
 
+  // Found by the HR API chaos (bench/chaos/hr-api.ts, "garbage-records"): records that came
+  // without their employee id (a vendor page of another shape, a damaged export) left their users
+  // unseen, and a full listing deactivated them as gone — 5 % of a company, under the threshold.
+  it('holds deactivations for absence while a record of the listing has no employee id', async () => {
+    const f = fixture({ deactivation: { maxPercent: 100 } });
+    const rows = employees(100);
+    f.write(rows);
+    await f.engine.run({ connectorId: f.connector });
+    // E41..E45 lost their id in this export; E100 really left.
+    f.write(rows.slice(0, 99).map((r, i) => (i >= 40 && i < 45 ? { ...r, employeeId: '' } : r)));
+    const held = await f.engine.run({ connectorId: f.connector });
+    expect(held.status).toBe('needs_approval');
+    expect(held.heldReason).toBe('6 users are absent from the listing, but 5 records had no readable employee id: their absence is not proven');
+    expect(held.counts).toMatchObject({ deactivated: 0, heldDeactivations: 6, rejected: 5 });
+    expect((await f.users()).every((u) => u.status === 'active')).toBe(true);
+
+    // Rejected by the admin; the export repaired: E100 alone is deactivated.
+    await f.engine.reject(held.id);
+    f.write(rows.slice(0, 99));
+    const next = await f.engine.run({ connectorId: f.connector });
+    expect(next.status).toBe('succeeded');
+    expect(next.counts.deactivated).toBe(1);
+    expect((await f.users()).filter((u) => u.status === 'deactivated').map((u) => u.external_id)).toStrictEqual(['E100']);
+  });
+
   it('honours an absolute maxCount, and a rejected held run deactivates nobody', async () => {
     const f = fixture({ deactivation: { maxCount: 2 } });
     const rows = employees(100);

@@ -220,6 +220,15 @@ describe('BambooHR connector', () => {
     expect(server.count).toBe(3);
   });
 
+  // Found by the HR API chaos (bench/chaos/hr-api.ts, "shrink-midlisting"): a dataset that lost
+  // rows while it was read ended early with consistent metadata; the rest looked gone.
+  it('fails a listing that shrinks while it is read', async () => {
+    server.rows = generateBamboohrRows(12);
+    server.script({ kind: 'hook', run: () => (server.rows = server.rows.slice(0, 6)) }, { when: server.isPage(2) });
+    const err = await expectFailure(collect(createBamboohrConnector(fastDeps().deps), config, testContext().ctx), 'connector_bad_response');
+    expect(err.message).toBe('BambooHR: the listing shrank while it was read (page 2 announces 6 records, an earlier page 12): not trusting it');
+  });
+
   it('refuses a server that answers with the wrong page', async () => {
     server.script(
       { kind: 'wrong-shape', body: { data: [], links: {}, meta: { page: 1, pageSize: 4, totalPages: 2, totalItems: 7 } } },

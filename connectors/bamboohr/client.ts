@@ -85,8 +85,9 @@ export class BamboohrApi {
       const first = p.data[0]?.fields.eeid;
       const last = p.data[p.data.length - 1]?.fields.eeid;
       guard.content(p.data.length ? `${String(first)}..${String(last)}#${p.data.length}` : '', page);
+      guard.total(p.meta.totalItems, page);
       seen += p.data.length;
-      totalItems = p.meta.totalItems;
+      totalItems = guard.announcedTotal ?? p.meta.totalItems;
       if (p.data.length > 0) yield p.data;
       // meta.totalPages = ceil(totalItems / pageSize); links.next is present exactly when page < totalPages.
       if (page >= p.meta.totalPages || p.data.length === 0) break;

@@ -95,4 +95,26 @@ describe('shared HTTP client', () => {
     expect(client.stats.retries).toBe(2);
     expect(client.stats.outcomes).toStrictEqual({ '500': 2, '200': 1 });
   });
+
+  // Found by the HR API chaos (bench/chaos/hr-api.ts, "trickle"): axios's `timeout` is a socket
+  // idle timeout, so a body arriving a byte at a time never timed out and held the run forever.
+  it('cuts a response that trickles forever at the timeout, and retries it', async () => {
+    handler = (_p, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const t = setInterval(() => res.write(' '), 20); // JSON may begin with any amount of whitespace
+      res.on('close', () => clearInterval(t));
+    };
+    const client = createHttpClient(options({ timeoutMs: 300 }), { retry: { maxRetries: 1, baseDelayMs: 1, maxDelayMs: 2 } });
+    const started = Date.now();
+    const err = await failure(
+      Promise.race([
+        client.request({ method: 'GET', path: '/v1/people' }),
+        new Promise((_r, reject) => setTimeout(() => reject(new Error('still waiting after 10 s: no deadline on the attempt')), 10_000)),
+      ]),
+    );
+    expect(err.message).toBe('Acme HR GET /v1/people · ETIMEDOUT · 2 attempts: network error, giving up');
+    expect(client.stats.requests).toBe(2);
+    expect(client.stats.outcomes).toStrictEqual({ ETIMEDOUT: 2 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

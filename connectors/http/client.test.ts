@@ -90,6 +90,15 @@ describe('PageGuard', () => {
     g.content('6..10#5', 5);
     expect(() => g.content('6..10#5', 10)).toThrow(/repeats the previous page/);
   });
+
+  // Found by the HR API chaos (bench/chaos/hr-api.ts, "shrink-midlisting").
+  it('refuses a listing whose announced total drops while it is read; a growing one is fine', () => {
+    const g = new PageGuard('Vendor', 10);
+    g.total(1000, 1);
+    g.total(1001, 2);
+    expect(g.announcedTotal).toBe(1001);
+    expect(() => g.total(975, 3)).toThrow('Vendor: the listing shrank while it was read (page 3 announces 975 records, an earlier page 1001): not trusting it');
+  });
 });
 
 describe('parsePage', () => {

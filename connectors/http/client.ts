@@ -8,7 +8,9 @@ import { redactAddresses } from '../../src/lib/redact.js';
  * The one HTTP client every HR connector uses. A new instance (with its own axios instance)
  * is created per connector run and passed to the vendor client: no singleton, no shared state.
  *
- * - timeouts (per attempt);
+ * - timeouts (per attempt): a deadline on the whole attempt, headers and body — axios's own
+ *   `timeout` only measures silence on the socket, so a response trickling a byte at a time
+ *   would hold a run forever;
  * - retries with exponential backoff and jitter on network errors and 5xx;
  * - 429 and 503 honour `Retry-After` (seconds or HTTP date), capped;
  * - 401/403 fail at once (no retry) with `connector_auth_failed` and a vendor message naming
@@ -201,6 +203,7 @@ export class HttpClient {
   private readonly random: () => number;
   private readonly secrets: string[];
   private readonly authFailureMessage: HttpClientOptions['authFailureMessage'];
+  private readonly timeoutMs: number;
 
   constructor(opts: HttpClientOptions) {
     this.vendor = opts.vendor;
@@ -211,9 +214,10 @@ export class HttpClient {
     this.random = opts.random ?? Math.random;
     this.secrets = (opts.secrets ?? []).filter((s) => s.length >= 4);
     this.authFailureMessage = opts.authFailureMessage;
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.axios = axios.create({
       baseURL: opts.baseUrl.replace(/\/+$/, ''),
-      timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      timeout: this.timeoutMs,
       auth: opts.basicAuth,
       headers: { Accept: 'application/json', ...opts.headers },
       // Statuses are judged here, not by axios: no AxiosError (with its headers) for HTTP errors.
@@ -232,7 +236,17 @@ export class HttpClient {
       if (this.signal?.aborted) throw cancelled();
       this.stats.requests++;
       const started = Date.now();
-      let res: AxiosResponse;
+      let res: AxiosResponse | undefined;
+      let failure: unknown;
+      // The attempt's deadline covers the whole exchange, body included (see the class comment).
+      const attemptAbort = new AbortController();
+      let pastDeadline = false;
+      const deadline = setTimeout(() => {
+        pastDeadline = true;
+        attemptAbort.abort();
+      }, this.timeoutMs);
+      const onRunAbort = () => attemptAbort.abort();
+      this.signal?.addEventListener('abort', onRunAbort, { once: true });
       try {
         res = await this.axios.request({
           method: req.method,
@@ -243,11 +257,18 @@ export class HttpClient {
             ...(req.data !== undefined ? { 'Content-Type': req.form ? 'application/x-www-form-urlencoded' : 'application/json' } : {}),
             ...req.headers,
           },
-          signal: this.signal,
+          signal: attemptAbort.signal,
         });
       } catch (err) {
+        failure = err;
+      } finally {
+        clearTimeout(deadline);
+        this.signal?.removeEventListener('abort', onRunAbort);
+      }
+      if (res === undefined) {
+        const err = failure;
         if (isAppError(err)) throw err;
-        const code = networkCode(err);
+        const code = pastDeadline && !this.signal?.aborted ? 'ETIMEDOUT' : networkCode(err);
         this.count(code);
         if (this.signal?.aborted || code === 'ERR_CANCELED') throw cancelled();
         const s = { ...summary, code, attempts: attempt + 1 };
@@ -389,12 +410,14 @@ export function parsePage<T>(schema: ZodType<T>, data: unknown, what: string): T
 
 /**
  * Guards a paged listing against endless pagination: at most `maxPages` pages, and no page
- * (cursor, offset or page number) requested twice.
+ * (cursor, offset or page number) requested twice; and against a listing that shrinks while it
+ * is read (`total`).
  */
 export class PageGuard {
   private readonly seen = new Set<string>();
   private pages = 0;
   private lastFingerprint = '';
+  private maxTotal: number | null = null;
 
   constructor(private readonly vendor: string, private readonly maxPages: number) {}
 
@@ -420,6 +443,28 @@ export class PageGuard {
       throw new AppError('connector_bad_response', `${this.vendor}: page ${key} repeats the previous page: the API ignored the pagination, refusing to loop`, { retryable: true });
     }
     this.lastFingerprint = fingerprint;
+  }
+
+  /**
+   * Call after each page with the total the vendor announces for the whole listing. A total that
+   * drops while the listing is read means records left it mid-read and later pages shifted: an
+   * employee may have slid onto a page already read, and would look gone. The listing fails (a
+   * growing total is harmless: a record read twice is only a duplicate).
+   */
+  total(announced: number, key: string | number): void {
+    if (this.maxTotal !== null && announced < this.maxTotal) {
+      throw new AppError(
+        'connector_bad_response',
+        `${this.vendor}: the listing shrank while it was read (page ${key} announces ${announced} records, an earlier page ${this.maxTotal}): not trusting it`,
+        { retryable: true },
+      );
+    }
+    this.maxTotal = Math.max(this.maxTotal ?? 0, announced);
+  }
+
+  /** The largest total announced so far (null: none): a complete listing reaches it. */
+  get announcedTotal(): number | null {
+    return this.maxTotal;
   }
 
   get count(): number {

@@ -134,7 +134,10 @@ export class PersonioApi {
       const rows = page.data;
       const id = (i: number) => String((rows[i]?.attributes.id as { value?: unknown } | undefined)?.value ?? '');
       guard.content(rows.length ? `${id(0)}..${id(rows.length - 1)}#${rows.length}` : '', offset);
-      if (page.metadata) total = page.metadata.total_elements;
+      if (page.metadata) {
+        guard.total(page.metadata.total_elements, offset);
+        total = guard.announcedTotal;
+      }
       seen += rows.length;
       if (rows.length > 0) yield rows;
       if (rows.length === 0 || rows.length < limit) break;

@@ -202,6 +202,16 @@ describe('Personio connector', () => {
     expect(server.count).toBe(1 + 1 + 3);
   });
 
+  // Found by the HR API chaos (bench/chaos/hr-api.ts, "shrink-midlisting"): people leaving the
+  // listing while it was read made it end early with a consistent, smaller total; everyone after
+  // them looked gone and was deactivated (under the threshold).
+  it('fails a listing that shrinks while it is read', async () => {
+    server.rows = generatePersonioRows(10);
+    server.script({ kind: 'hook', run: () => (server.rows = server.rows.slice(0, 5)) }, { when: server.isEmployees(4) });
+    const err = await expectFailure(collect(createPersonioConnector(fastDeps().deps), config, testContext().ctx), 'connector_bad_response');
+    expect(err.message).toBe('Personio: the listing shrank while it was read (page 4 announces 5 records, an earlier page 10): not trusting it');
+  });
+
   it('refuses a server that ignores the offset', async () => {
     server.ignoreOffset = true;
     const err = await expectFailure(collect(createPersonioConnector(fastDeps().deps), config, testContext().ctx), 'connector_bad_response');

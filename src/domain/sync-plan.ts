@@ -208,6 +208,20 @@ export function deactivationVerdict(count: number, activeBefore: number, policy:
   return { hold: false, reason: null };
 }
 
+/**
+ * Pure: may users absent from a full listing count as gone? Only if every record of the listing
+ * could be identified. A record without an employee id (missing, or unreadable — a vendor page
+ * whose records came back in another shape) may be any of the absent users, so their absence is
+ * not proven: the run's deactivations wait for an administrator, as above the threshold.
+ */
+export function absenceVerdict(missing: number, unidentified: number): { hold: boolean; reason: string | null } {
+  if (missing === 0 || unidentified === 0) return { hold: false, reason: null };
+  return {
+    hold: true,
+    reason: `${missing} users are absent from the listing, but ${unidentified} record${unidentified === 1 ? '' : 's'} had no readable employee id: their absence is not proven`,
+  };
+}
+
 export interface SyncPlan {
   creates: SyncRecord[];
   updates: PagePlan['updates'];
@@ -275,7 +289,10 @@ export function planSync(
     }
   }
   const activeBefore = existing.filter((u) => u.connectorId === opts.connectorId && u.status === 'active').length;
-  const verdict = deactivationVerdict(deactivations.length, activeBefore, opts.policy);
+  const missing = deactivations.filter((d) => d.reason === 'missing_from_listing').length;
+  const unidentified = rejections.filter((r) => !r.externalId).length;
+  const threshold = deactivationVerdict(deactivations.length, activeBefore, opts.policy);
+  const verdict = threshold.hold ? threshold : absenceVerdict(missing, unidentified);
   return {
     creates: page.creates,
     updates: page.updates,

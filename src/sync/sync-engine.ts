@@ -13,7 +13,7 @@ import {
   insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
 } from '../db/sync-repository.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
-import { deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
+import { absenceVerdict, deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { tryLockConnector, type ConnectorLock } from './connector-lock.js';
@@ -275,6 +275,8 @@ class RunContext {
   readonly modes: FieldModes;
   readonly connectorRejections: Rejection[] = [];
   activeBefore = 0;
+  /** Records of the listing without a readable employee id (they could be anyone absent). */
+  unidentified = 0;
   status: SyncRunRecord['status'] = 'running';
   error: string | null = null;
   heldReason: string | null = null;
@@ -329,7 +331,10 @@ class RunContext {
         if (id) rejectedIds.push(id);
       } else records.push(r);
     }
-    for (const r of rejections) if (r.externalId) rejectedIds.push(r.externalId);
+    for (const r of rejections) {
+      if (r.externalId) rejectedIds.push(r.externalId);
+      else this.unidentified++;
+    }
     return { seen, records, rejections, rejectedIds };
   }
 
@@ -482,12 +487,13 @@ class RunContext {
       }
     }
     const pending = this.dryRun ? this.terminations + missing : await countPendingDeactivations(this.em, this.runId);
-    const verdict = deactivationVerdict(pending, this.activeBefore, policy);
+    const threshold = deactivationVerdict(pending, this.activeBefore, policy);
+    const verdict = threshold.hold ? threshold : absenceVerdict(missing, this.unidentified);
     if (verdict.hold) {
       this.status = 'needs_approval';
       this.heldReason = verdict.reason;
       this.counts.heldDeactivations = pending;
-      this.log.warn({ held: pending, activeBefore: this.activeBefore }, 'deactivations held for approval');
+      this.log.warn({ held: pending, activeBefore: this.activeBefore, unidentified: this.unidentified }, 'deactivations held for approval');
       return;
     }
     // Nothing pending (the usual re-sync): nothing to apply, and one statement fewer per run.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { emptyEmployee, type HrEmployee } from '../../connectors/types.js';
 import { compileMapping } from '../../src/domain/employee-record.js';
-import { deactivationVerdict, planSync, type ExistingUser, type SyncPlan } from '../../src/domain/sync-plan.js';
+import { absenceVerdict, deactivationVerdict, planSync, type ExistingUser, type SyncPlan } from '../../src/domain/sync-plan.js';
 
 const mapping = compileMapping();
 const C = 'hr';
@@ -69,6 +69,31 @@ describe('planSync', () => {
     const p = plan([u], [hr('A', { email: 'broken' })]);
     expect(p.rejections).toMatchObject([{ reason: 'invalid_email' }]);
     expect(p.deactivations).toEqual([]);
+  });
+
+  // Found by the HR API chaos (bench/chaos/hr-api.ts, "garbage-records"): a vendor page whose
+  // records came back without their id deactivated their users as "gone" (under the threshold).
+  it('holds deactivations for absence when a record of the listing has no employee id', () => {
+    const users = [user({ externalId: 'A' }), user({ externalId: 'B' }), user({ externalId: 'C' })];
+    const p = plan(users, [hr('A'), hr('', { email: 'b@acme.example' })]);
+    expect(p.rejections).toMatchObject([{ externalId: null, reason: 'missing_employee_id' }]);
+    expect(p.deactivations.map((d) => d.reason)).toEqual(['missing_from_listing', 'missing_from_listing']);
+    expect(p.held).toBe(true);
+    expect(p.heldReason).toBe('2 users are absent from the listing, but 1 record had no readable employee id: their absence is not proven');
+    // Nobody absent: nothing to hold; an unreadable record alone does not stop the run.
+    expect(plan(users, [hr('A'), hr('B'), hr('C'), hr('')]).held).toBe(false);
+  });
+});
+
+describe('absenceVerdict', () => {
+  it.each([
+    [0, 0, false],
+    [5, 0, false],
+    [0, 3, false],
+    [1, 1, true],
+    [20, 1, true],
+  ] as const)('%i absent, %i records without id → hold %s', (missing, unidentified, hold) => {
+    expect(absenceVerdict(missing, unidentified).hold).toBe(hold);
   });
 });
 
@@ -152,7 +177,9 @@ describe('planSync properties', () => {
       const n = p.deactivations.length;
       const maxPercent = policy.maxPercent ?? (policy.maxCount === undefined ? 10 : undefined);
       const over = (policy.maxCount !== undefined && n > policy.maxCount) || (maxPercent !== undefined && n > (active * maxPercent) / 100);
-      expect(p.held).toBe(over && n > 0);
+      // … and absence is never taken as proof while a record of the listing has no employee id.
+      const unproven = p.deactivations.some((d) => d.reason === 'missing_from_listing') && listing.some((e) => !e.externalId.trim());
+      expect(p.held).toBe((over && n > 0) || unproven);
     }));
   });
 

@@ -36,7 +36,27 @@ export type Fault =
   /** Send the headers and half of the real body, then destroy the connection. */
   | { kind: 'cut' }
   /** Run a side effect (e.g. expire tokens), then answer normally. */
-  | { kind: 'hook'; run: (req: FakeRequest) => void };
+  | { kind: 'hook'; run: (req: FakeRequest) => void }
+  /**
+   * Answer normally, but send the body slowly: the headers at once, then the body in `chunks`
+   * pieces spread over `ms` (a slow-loris vendor or a congested link). Each piece resets a
+   * socket idle timeout, so only a deadline on the whole attempt stops it.
+   */
+  | { kind: 'trickle'; ms: number; chunks?: number }
+  /**
+   * 200 with the real body cut at `fraction` (default 0.6) and correct framing (Content-Length of
+   * what is sent): complete at the HTTP level, not valid JSON (a proxy that truncated the page).
+   */
+  | { kind: 'truncate'; fraction?: number }
+  /** Answer with a changed version of the real answer (a short page, records of another shape, …). */
+  | { kind: 'transform'; run: (reply: FakeReply, req: FakeRequest) => FakeReply };
+
+/**
+ * A fault schedule consulted for every request that no scripted fault matched: the fault to
+ * play for this request (its 0-based index among all requests of the server), or null.
+ * test/fakes/chaos.ts builds seeded ones (storms, bursts, random mixes).
+ */
+export type FaultSchedule = (req: FakeRequest, index: number) => Fault | null | undefined;
 
 interface Scripted {
   fault: Fault;
@@ -49,7 +69,10 @@ export abstract class FakeServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private script_: Scripted[] = [];
+  private schedule_: FaultSchedule | null = null;
   private url_ = '';
+  /** Faults played so far (scripted and scheduled), by kind (`status` as `status 429`, …). */
+  readonly injected: Record<string, number> = {};
 
   constructor() {
     this.server = createServer((req, res) => {
@@ -90,6 +113,23 @@ export abstract class FakeServer {
     this.script_ = [];
   }
 
+  /** Consults `schedule` for every request no scripted fault matches (null: no schedule). */
+  chaos(schedule: FaultSchedule | null): this {
+    this.schedule_ = schedule;
+    return this;
+  }
+
+  /** How many faults were played (scripted and scheduled). */
+  get faultCount(): number {
+    return Object.values(this.injected).reduce((a, b) => a + b, 0);
+  }
+
+  /** Forgets recorded requests and fault counts (between runs of one scenario). */
+  resetCounters(): void {
+    this.requests.length = 0;
+    for (const k of Object.keys(this.injected)) delete this.injected[k];
+  }
+
   get count(): number {
     return this.requests.length;
   }
@@ -109,14 +149,18 @@ export abstract class FakeServer {
       body: parseBody(rawBody, req.headers['content-type']),
       rawBody,
     };
+    const index = this.requests.length;
     this.requests.push(fr);
 
     try {
       let cut = false;
+      let post: Extract<Fault, { kind: 'trickle' | 'truncate' | 'transform' }> | null = null;
       const s = this.script_.find((x) => x.remaining > 0 && x.when(fr));
-      if (s) {
-        s.remaining--;
-        const f = s.fault;
+      if (s) s.remaining--;
+      const f = s ? s.fault : (this.schedule_?.(fr, index) ?? null);
+      if (f) {
+        const label = f.kind === 'status' ? `status ${f.status}` : f.kind;
+        this.injected[label] = (this.injected[label] ?? 0) + 1;
         switch (f.kind) {
           case 'status':
             return send(res, { status: f.status, body: f.body ?? { error: `scripted ${f.status}` }, headers: f.retryAfter !== undefined ? { 'Retry-After': f.retryAfter } : {} });
@@ -138,9 +182,23 @@ export abstract class FakeServer {
           case 'hook':
             f.run(fr);
             break;
+          case 'trickle':
+          case 'truncate':
+          case 'transform':
+            post = f;
+            break;
         }
       }
-      const reply = await this.handle(fr);
+      let reply = await this.handle(fr);
+      if (post?.kind === 'transform') reply = post.run(reply, fr);
+      if (post?.kind === 'truncate') {
+        const text = JSON.stringify(reply.body ?? null);
+        const cutText = text.slice(0, Math.max(1, Math.floor(text.length * (post.fraction ?? 0.6))));
+        res.writeHead(200, { ...reply.headers, 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(cutText)) });
+        res.end(cutText);
+        return;
+      }
+      if (post?.kind === 'trickle') return trickle(res, reply, post.ms, post.chunks ?? 20);
       if (cut) {
         const text = JSON.stringify(reply.body ?? null);
         res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) });
@@ -163,6 +221,28 @@ function send(res: ServerResponse, reply: FakeReply): void {
     ...reply.headers,
   });
   res.end(body);
+}
+
+/** Sends `reply` with its headers at once and its body in `chunks` pieces spread over `ms`. */
+function trickle(res: ServerResponse, reply: FakeReply, ms: number, chunks: number): void {
+  const body = Buffer.from(reply.body === undefined ? '' : JSON.stringify(reply.body));
+  res.writeHead(reply.status, { 'Content-Type': 'application/json', 'Content-Length': String(body.length), ...reply.headers });
+  const n = Math.max(1, Math.min(chunks, body.length));
+  const size = Math.ceil(body.length / n);
+  let i = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed) {
+      clearInterval(timer);
+      return;
+    }
+    const piece = body.subarray(i * size, (i + 1) * size);
+    i++;
+    if (i >= n) {
+      clearInterval(timer);
+      res.end(piece);
+    } else res.write(piece);
+  }, Math.max(1, Math.floor(ms / n)));
+  res.on('close', () => clearInterval(timer));
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
