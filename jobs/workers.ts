@@ -14,6 +14,14 @@ import { invitationBatchSchema } from './invitations/queue.js';
 import { rolloutTriggerProcessor } from './rollouts/processor.js';
 import { redisRateLimiter } from './rate-limit.js';
 import { syncProcessor } from './sync/processor.js';
+import { errorMessage } from '../src/lib/errors.js';
+import { reconcileSyncRuns } from './sync/reconcile.js';
+import { tryLockBatch } from '../src/invitations/batch-lock.js';
+
+/** How often a batch job may stall (its worker died) before BullMQ fails it; the reconciler then queues it again. */
+export const BATCH_MAX_STALLED = 10;
+/** After Redis reconnects, the reconcile waits this long for the queues' own connections. */
+const RECONCILE_AFTER_RECONNECT_MS = 1_000;
 
 export interface RunningWorkers {
   rollouts: RolloutService;
@@ -38,6 +46,7 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
     queues: bullmqRolloutPort(queues),
     settings: rolloutSettings(config),
     rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond),
+    lockBatch: (rolloutId, batch) => tryLockBatch(config.databaseUrl, rolloutId, batch),
   });
   let transport: MailTransport | null = null;
   let mail = opts.mail;
@@ -54,11 +63,15 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
   const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
   // Syncs hold their connector's advisory lock for the whole run: one run per connector at a time across all workers.
   const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log), { ...base, concurrency: 2 });
-  const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log), { ...base, concurrency: config.invitations.concurrency });
+  // A worker killed mid-batch is expected (deploys, the OOM killer), and a batch is safe to run
+  // again (guarded claims, one sender per batch): BullMQ's default of failing a job that stalled
+  // twice would fail a batch that was merely unlucky twice.
+  const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log), { ...base, concurrency: config.invitations.concurrency, maxStalledCount: BATCH_MAX_STALLED });
   batchWorker.on('failed', (job: Job | undefined, err) => {
     if (!job) return;
     const attempts = job.opts.attempts ?? 1;
-    log.warn({ queue: 'invitations', jobId: job.id, attemptsMade: job.attemptsMade, attempts, err: err.message }, 'batch job failed');
+    // errorMessage: a database error's message starts with the statement and its parameters.
+    log.warn({ queue: 'invitations', jobId: job.id, attemptsMade: job.attemptsMade, attempts, err: errorMessage(err) }, 'batch job failed');
     if (job.attemptsMade >= attempts) {
       const data = invitationBatchSchema.safeParse(job.data);
       if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
@@ -69,22 +82,37 @@ export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; tra
   let reconciling: Promise<void> | null = null;
   const reconcileNow = async () => {
     if (reconciling) return reconciling;
-    reconciling = rollouts
-      .reconcile()
+    const warn = (err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again');
+    reconciling = Promise.all([rollouts.reconcile().catch(warn), reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn)])
       .then(() => undefined)
-      .catch((err) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again'))
       .finally(() => (reconciling = null));
     return reconciling;
   };
   await reconcileNow();
   const timer = setInterval(() => void reconcileNow(), config.invitations.reconcileEverySeconds * 1000);
   timer.unref();
+  // Redis back after losing its connection: it may have lost its data too (a restart: nothing is
+  // kept on disk). Reconcile then, rather than up to reconcileEverySeconds later; once the
+  // producers have reconnected as well (a reconcile that finds them not ready fails and waits for the timer).
+  let wasReady = redis.status === 'ready';
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  redis.on('ready', () => {
+    if (!wasReady) {
+      wasReady = true;
+      return;
+    }
+    log.info('Redis is back; reconciling the queues from the store');
+    if (reconnectTimer) clearTimeout(reconnectTimer);
+    reconnectTimer = setTimeout(() => void reconcileNow(), RECONCILE_AFTER_RECONNECT_MS);
+    reconnectTimer.unref();
+  });
 
   return {
     rollouts,
     reconcileNow,
     async close(graceMs = 25_000) {
       clearInterval(timer);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
       const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.
       batchWorker.cancelAllJobs('shutting down');

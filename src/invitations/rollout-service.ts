@@ -7,6 +7,7 @@ import { LOGIN_METHODS, nextStatus, planRollout, type LoginMethod, type RolloutC
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createUser, type CreateUserInput, type UserRecord } from '../users/user-service.js';
+import type { BatchLock } from './batch-lock.js';
 
 /** How the service reaches the queues (BullMQ in jobs/; anything in tests). */
 export interface RolloutQueuePort {
@@ -54,6 +55,12 @@ export interface RolloutServiceDeps {
   settings?: Partial<InvitationSettings>;
   /** Waits until `n` more messages may be sent (the provider's quota). */
   rateLimit?: (n: number) => Promise<void>;
+  /**
+   * Takes a batch for this sender alone (null: another sender has it), across processes. The
+   * workers give a PostgreSQL advisory lock (batch-lock.ts); without one, nothing stops two
+   * runs of the same batch, e.g. after Redis lost a running job and the reconciler queued it again.
+   */
+  lockBatch?: (rolloutId: string, batch: number) => Promise<BatchLock | null>;
 }
 
 export const MAX_MESSAGE_LENGTH = 500;
@@ -394,6 +401,40 @@ export class RolloutService {
    */
   async sendBatch(id: string, batch: number, mail: MailPort, opts: { signal?: AbortSignal; log?: Logger } = {}): Promise<{ sent: number; failed: number; stopped: boolean }> {
     const log = opts.log ?? this.deps.log.child({ rolloutId: id, batch });
+    const lockBatch = this.deps.lockBatch;
+    if (!lockBatch) return this.sendBatchHeld(id, batch, mail, { ...opts, log });
+    let lock = await lockBatch(id, batch);
+    if (!lock) {
+      // Another run of this batch is sending it (its job was queued again while it ran): it
+      // finishes the batch; what it leaves, the reconciler queues again.
+      log.info('batch is being sent by another run; this one stops');
+      return { sent: 0, failed: 0, stopped: true };
+    }
+    try {
+      return await this.sendBatchHeld(id, batch, mail, {
+        ...opts,
+        log,
+        // The lock's session dropped (a database restart): take the lock again before the next
+        // chunk, or stop if another run took the batch meanwhile.
+        stillHeld: async () => {
+          if (lock!.held) return true;
+          await lock!.release();
+          lock = await lockBatch(id, batch);
+          return lock !== null;
+        },
+      });
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  private async sendBatchHeld(
+    id: string,
+    batch: number,
+    mail: MailPort,
+    opts: { signal?: AbortSignal; log: Logger; stillHeld?: () => Promise<boolean> },
+  ): Promise<{ sent: number; failed: number; stopped: boolean }> {
+    const log = opts.log;
     const em = this.em();
     const rollout = await sqlOne<RolloutRow & { organization_name: string }>(
       em,
@@ -401,7 +442,7 @@ export class RolloutService {
       [id],
     );
     if (!rollout) return { sent: 0, failed: 0, stopped: true };
-    // We hold this batch's job: messages left `sending` were in flight when an earlier attempt died.
+    // We hold this batch (its lock, and its job): messages left `sending` were in flight when an earlier run died.
     await sql(em, `update invitations set status = 'pending', token_hash = null, updated_at = now() where rollout_id = ? and batch = ? and status = 'sending'`, [id, batch]);
     // Users who lost their e-mail or were deactivated since the rollout fired are not invited.
     // (From the batch's invitations to their users by key: the planner would rather scan every
@@ -419,6 +460,7 @@ export class RolloutService {
     let transient: Error | null = null;
     for (;;) {
       if (opts.signal?.aborted) return { sent, failed, stopped: true };
+      if (opts.stillHeld && !(await opts.stillHeld())) return { sent, failed, stopped: true };
       const n = this.settings.chunkSize;
       await this.deps.rateLimit?.(n);
       const tokens = Array.from({ length: n }, () => newToken());

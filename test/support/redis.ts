@@ -42,7 +42,7 @@ async function freePort(): Promise<number> {
  * A private redis-server on a free port, keeping nothing on disk — like the project's
  * Redis — so a test may FLUSHALL or restart it without touching anything else.
  */
-export async function startPrivateRedis(): Promise<{ url: string; flushAll(): Promise<void>; restart(): Promise<void>; stop(): Promise<void> }> {
+export async function startPrivateRedis(): Promise<{ url: string; port: number; flushAll(): Promise<void>; restart(downMs?: number): Promise<void>; stop(): Promise<void> }> {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const url = `redis://127.0.0.1:${port}`;
@@ -75,13 +75,16 @@ export async function startPrivateRedis(): Promise<{ url: string; flushAll(): Pr
   await up();
   return {
     url,
+    port,
     async flushAll() {
       const r = new Redis(url);
       await r.flushall();
       r.disconnect();
     },
-    async restart() {
+    /** Kills the server (its data is gone) and starts a fresh one on the same port, after `downMs` of outage. */
+    async restart(downMs = 0) {
       await down();
+      if (downMs > 0) await new Promise((res) => setTimeout(res, downMs));
       await up();
     },
     stop: down,

@@ -28,6 +28,8 @@ export interface SmtpSinkOptions {
   parse?: boolean;
   /** Keep each message (default true; off for benches: only counters move). */
   capture?: boolean;
+  /** Called with every message received (also with `capture: false`): for callers that keep only what they need. */
+  onMessage?: (m: { envelope: { from: string; to: string[] }; raw: Buffer }) => void;
 }
 
 export interface CapturedMessage {
@@ -163,6 +165,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
               return cb(smtpError(t.code ?? 451, t.message ?? '4.3.0 Temporary local problem, try again later'));
             }
             if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
+            opts.onMessage?.({ envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to }, raw: Buffer.concat(chunks) });
             if (capture) {
               const raw = Buffer.concat(chunks);
               const msg: CapturedMessage = {
