@@ -23,7 +23,21 @@ export function bullmqRolloutPort(queues: { rollouts: Queue; invitations: Queue 
       const job = await queues.rollouts.getJob(triggerJobId(rolloutId));
       if (job && (await job.getState()) !== 'active') await job.remove().catch(() => {});
     },
-    async enqueueBatches(rolloutId, batches) {
+    async enqueueBatches(rolloutId, batches, opts = {}) {
+      if (opts.replaceFinished) {
+        // A job id that still exists blocks adding the job again: a batch whose job failed (its
+        // retries ran out, and the invitations were not marked failed: the worker died, or the
+        // database was away) would never run again, however often the reconciler queued it.
+        for (let i = 0; i < batches.length; i += CHUNK) {
+          const ids = batches.slice(i, i + CHUNK).map((b) => batchJobId(rolloutId, b));
+          const states = await Promise.all(ids.map((id) => queues.invitations.getJobState(id)));
+          await Promise.all(
+            ids.map(async (id, k) => {
+              if (states[k] === 'failed' || states[k] === 'completed') await queues.invitations.remove(id).catch(() => {});
+            }),
+          );
+        }
+      }
       // In chunks: one flow with thousands of children would block Redis for seconds.
       for (let i = 0; i < batches.length; i += CHUNK) {
         await queues.invitations.addBulk(

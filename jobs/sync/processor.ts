@@ -1,7 +1,9 @@
 import type { Job } from 'bullmq';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../../src/db/sql.js';
-import { isAppError } from '../../src/lib/errors.js';
+import { isDatabaseUnavailable } from '../../src/db/connection-errors.js';
+import { errorMessage, isAppError } from '../../src/lib/errors.js';
+import { waitForDatabaseIfAway } from '../database-wait.js';
 import type { Logger } from '../../src/lib/logger.js';
 import type { SyncEngine } from '../../src/sync/sync-engine.js';
 import { syncJobSchema } from './queue.js';
@@ -11,7 +13,7 @@ import { syncJobSchema } from './queue.js';
  * as `skipped`, with the reason, so every tick and every trigger leaves a record.
  */
 export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Logger) {
-  return async (job: Job): Promise<{ runId: string; status: string }> => {
+  return async (job: Job, token?: string): Promise<{ runId: string; status: string }> => {
     const data = syncJobSchema.parse(job.data);
     const jlog = log.child({ queue: 'sync', jobId: job.id, connectorId: data.connectorId, runId: data.runId });
     try {
@@ -31,7 +33,11 @@ export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Lo
         jlog.warn({ reason: err.code }, 'sync skipped');
         return { runId: data.runId, status: 'skipped' };
       }
-      await sql(em(), `update sync_runs set status = 'failed', error = ?, finished_at = now() where id = ? and status = 'queued'`, [String((err as Error).message), data.runId]).catch(() => {});
+      // The database away (before the run started, or while it recorded its end): the job waits for
+      // it and runs again; a run that had started finds itself finished, and the job ends as a duplicate.
+      if (isDatabaseUnavailable(err)) jlog.warn({ err: (err as { code?: string }).code ?? 'unavailable' }, 'database unavailable; the sync job waits for it');
+      await waitForDatabaseIfAway(job, token, err);
+      await sql(em(), `update sync_runs set status = 'failed', error = ?, finished_at = now() where id = ? and status = 'queued'`, [errorMessage(err), data.runId]).catch(() => {});
       throw err;
     }
   };

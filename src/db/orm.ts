@@ -11,8 +11,31 @@ export type Orm = MikroORM;
 
 export { safeUrl };
 
-export function ormOptions(databaseUrl: string, extra: Partial<Options> = {}): Options {
+/** The reason at the end of a knex message, without the statement text before it. */
+function knexReason(message: unknown): string {
+  const s = String(message);
+  const cut = s.lastIndexOf(' - ');
+  return (cut >= 0 ? s.slice(cut + 3) : s.replace(/^Connection Error: (Error: )?/, '')).slice(0, 200);
+}
+
+/**
+ * knex's own log. By default it prints with console.log — on stdout, past the logger's
+ * redaction — and when a pooled connection is found dropped (a database restart) its warning
+ * carries the failed statement with its parameters inlined: e-mail addresses, token hashes.
+ * Here it goes to our logger, reduced to PostgreSQL's reason (or nowhere without a logger).
+ */
+export function knexLog(log?: Logger) {
   return {
+    warn: (m: unknown) => log?.warn({ reason: knexReason(m) }, 'database client warning'),
+    error: (m: unknown) => log?.error({ reason: knexReason(m) }, 'database client error'),
+    deprecate: () => {},
+    debug: () => {},
+  };
+}
+
+export function ormOptions(databaseUrl: string, extra: Partial<Options> = {}, log?: Logger): Options {
+  return {
+    driverOptions: { log: knexLog(log) },
     clientUrl: databaseUrl,
     entities,
     extensions: [Migrator],
@@ -60,9 +83,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   }
 }
 
-export async function initOrm(databaseUrl: string, extra: Partial<Options> = {}): Promise<Orm> {
+export async function initOrm(databaseUrl: string, extra: Partial<Options> = {}, log?: Logger): Promise<Orm> {
   try {
-    const orm = await MikroORM.init(ormOptions(databaseUrl, extra));
+    const orm = await MikroORM.init(ormOptions(databaseUrl, extra, log));
     await orm.em.getConnection().execute('select 1');
     return orm;
   } catch (err) {
@@ -79,7 +102,7 @@ export async function initOrm(databaseUrl: string, extra: Partial<Options> = {})
 export async function openStore(databaseUrl: string, log?: Logger, extra: Partial<Options> = {}): Promise<Orm> {
   const created = await ensureDatabase(databaseUrl);
   if (created) log?.info({ database: new URL(databaseUrl).pathname.slice(1) }, 'database created');
-  const orm = await initOrm(databaseUrl, extra);
+  const orm = await initOrm(databaseUrl, extra, log);
   const applied = await orm.getMigrator().up();
   if (applied.length > 0) log?.info({ migrations: applied.map((m) => m.name) }, 'migrations applied');
   return orm;

@@ -14,8 +14,12 @@ export interface RolloutQueuePort {
   /** A delayed trigger job at sendAt; deterministic id per rollout. */
   scheduleTrigger(rolloutId: string, sendAt: Date): Promise<void>;
   removeTrigger(rolloutId: string): Promise<void>;
-  /** Batch jobs, added in chunks; a batch already queued is not queued twice. */
-  enqueueBatches(rolloutId: string, batches: number[]): Promise<void>;
+  /**
+   * Batch jobs, added in chunks; a batch already queued is not queued twice. With
+   * `replaceFinished`, a batch whose job has finished (failed: its retries ran out) is
+   * queued again, since the store says it still has work.
+   */
+  enqueueBatches(rolloutId: string, batches: number[], opts?: { replaceFinished?: boolean }): Promise<void>;
   /** What Redis holds now (waiting, delayed, active): for the reconciler. */
   queuedTriggers(): Promise<Set<string>>;
   queuedBatches(): Promise<Map<string, Set<number>>>;
@@ -554,7 +558,7 @@ export class RolloutService {
 
   private async enqueuePending(id: string): Promise<void> {
     const rows = await sql<{ batch: number }>(this.em(), `select distinct batch from invitations where rollout_id = ? and status in ('pending', 'sending') order by batch`, [id]);
-    if (rows.length > 0) await this.deps.queues.enqueueBatches(id, rows.map((r) => r.batch));
+    if (rows.length > 0) await this.deps.queues.enqueueBatches(id, rows.map((r) => r.batch), { replaceFinished: true });
     else await this.completeIfDone(id);
   }
 
@@ -589,7 +593,7 @@ export class RolloutService {
       const have = queued.get(p.rollout_id) ?? new Set<number>();
       const missing = p.batches.filter((b) => !have.has(b));
       if (missing.length > 0) {
-        await this.deps.queues.enqueueBatches(p.rollout_id, missing);
+        await this.deps.queues.enqueueBatches(p.rollout_id, missing, { replaceFinished: true });
         addedBatches += missing.length;
       }
     }

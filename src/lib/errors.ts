@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'connector_not_found'
   | 'connector_unknown_type'
   | 'connector_busy'
+  | 'connector_lock_lost'
   | 'connector_held'
   | 'connector_auth_failed'
   | 'connector_request_failed'
@@ -65,6 +66,17 @@ export function errorMessage(err: unknown): string {
     const cut = message.lastIndexOf(' - ');
     const pgMessage = cut >= 0 ? message.slice(cut + 3) : message;
     return cap(`database error ${code}: ${pgMessage}`);
+  }
+  // A connection that dropped under a statement (ECONNRESET, "Connection terminated
+  // unexpectedly": a database restart) has no severity, but the query builder put the
+  // statement, parameters inlined, before its message all the same: keep the reason only.
+  const cut = message.lastIndexOf(' - ');
+  if (err instanceof Error && cut >= 0) {
+    const reason = message.slice(cut + 3);
+    const driver = /Exception$/.test(err.name) || (typeof code === 'string' && /^(E[A-Z]+|[0-9A-Z]{5})$/.test(code));
+    if (driver || /^(Connection terminated|Connection ended|Client has encountered a connection error|(read|write) E[A-Z]+)/.test(reason)) {
+      return cap(`database error${typeof code === 'string' ? ` ${code}` : ''}: ${reason}`);
+    }
   }
   return cap(message);
 }

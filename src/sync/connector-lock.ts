@@ -1,15 +1,30 @@
-import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { databaseUnreachable } from '../db/orm.js';
+import { lockKey } from '../db/connector-lock-key.js';
+import { AppError } from '../lib/errors.js';
 
-const NAMESPACE = 0x48525359 | 0; // "HRSY"
-
-export function lockKey(connectorId: string): [number, number] {
-  return [NAMESPACE, createHash('sha1').update(connectorId).digest().readInt32BE(0)];
-}
+export { lockKey };
 
 export interface ConnectorLock {
+  /**
+   * False once the lock's own session has ended (its connection dropped: the server
+   * restarted, or the session was terminated). The server released the lock with it, even
+   * though the run's other connections may have reconnected and carry on.
+   */
+  readonly held: boolean;
+  /** Confirms with a round trip on the lock's session that it is alive; throws `connector_lock_lost` otherwise. */
+  verify(): Promise<void>;
   release(): Promise<void>;
+}
+
+const VERIFY_TIMEOUT_MS = 10_000;
+
+export function lockLost(connectorId: string): AppError {
+  return new AppError(
+    'connector_lock_lost',
+    `the database session holding connector ${connectorId}'s lock ended (a database restart?); the run stops so that no other run can overlap it`,
+    { retryable: true },
+  );
 }
 
 /**
@@ -17,11 +32,20 @@ export interface ConnectorLock {
  * session-level advisory lock held on a connection of its own for the whole run. If the
  * process dies, the connection drops and the lock is released by the server.
  * Returns null when another run holds it.
+ *
+ * The reverse also holds: if the lock's connection drops (a database restart), the lock is
+ * gone while the run's pooled connections may reconnect unnoticed. `held` turns false then,
+ * and the run must stop before it writes on (see SyncEngine).
  */
 export async function tryLockConnector(databaseUrl: string, connectorId: string): Promise<ConnectorLock | null> {
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 5_000 });
+  let lost = false;
+  let released = false;
   client.on('error', () => {
-    /* a dropped lock connection is noticed by the run's own queries */
+    lost = true;
+  });
+  client.on('end', () => {
+    if (!released) lost = true;
   });
   try {
     await client.connect();
@@ -29,17 +53,44 @@ export async function tryLockConnector(databaseUrl: string, connectorId: string)
     throw databaseUnreachable(databaseUrl, err);
   }
   const [a, b] = lockKey(connectorId);
-  const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [a, b]);
-  if (!rows[0]?.ok) {
+  let ok = false;
+  try {
+    const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [a, b]);
+    ok = rows[0]?.ok === true;
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw databaseUnreachable(databaseUrl, err);
+  }
+  if (!ok) {
+    released = true;
     await client.end().catch(() => {});
     return null;
   }
-  let released = false;
   return {
+    get held() {
+      return !lost && !released;
+    },
+    async verify() {
+      if (lost || released) throw lockLost(connectorId);
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          client.query('select 1'),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('lock session did not answer')), VERIFY_TIMEOUT_MS);
+          }),
+        ]);
+      } catch (err) {
+        lost = true;
+        throw Object.assign(lockLost(connectorId), { cause: err });
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     async release() {
       if (released) return;
       released = true;
-      await client.query('select pg_advisory_unlock($1, $2)', [a, b]).catch(() => {});
+      if (!lost) await client.query('select pg_advisory_unlock($1, $2)', [a, b]).catch(() => {});
       await client.end().catch(() => {});
     },
   };

@@ -5,6 +5,7 @@ import type { ConnectorContext, HrConnector, HrEmployee, HrRejectedRecord } from
 import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
+import { whenDatabaseIsBack } from '../db/connection-errors.js';
 import type { SyncCounts } from '../db/entities.js';
 import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
@@ -16,7 +17,7 @@ import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type R
 import { absenceVerdict, deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { tryLockConnector, type ConnectorLock } from './connector-lock.js';
+import { lockLost, tryLockConnector, type ConnectorLock } from './connector-lock.js';
 import { emptyCounts, loadRunRecord, type SyncRunRecord } from './run-record.js';
 
 export interface SyncProgress {
@@ -48,6 +49,8 @@ export interface SyncEngineDeps {
 }
 
 const EXAMPLES = 10;
+/** How long a run waits for the database to come back to record how it ended (a restart takes seconds). */
+const FINAL_WRITE_TIMEOUT_MS = 60_000;
 /** Statistics are refreshed once a run has created this many users, then each time it has quadrupled the connector. */
 const ANALYZE_AFTER = 5_000;
 
@@ -78,9 +81,12 @@ export class SyncEngine {
     }
     try {
       if (!dryRun) {
-        // We hold the lock, so a run still marked running died with its process.
-        await sql(em, `update sync_runs set status = 'failed', error = 'interrupted: the process running it stopped', finished_at = now()
-                        where connector_id = ? and status = 'running' and not dry_run`, [opts.connectorId]);
+        // We hold the lock, so a run still marked running died with its process (or lost its
+        // database session and could not record its end): it failed, and applies nothing.
+        await sql(em, `with f as (
+                         update sync_runs set status = 'failed', error = 'interrupted: the process running it stopped or lost its database session', finished_at = now()
+                          where connector_id = ? and status = 'running' and not dry_run returning id)
+                       delete from sync_run_deactivations d using f where d.run_id = f.id and d.applied_at is null`, [opts.connectorId]);
         const held = await sqlOne<{ id: string; n: number }>(
           em,
           `select id, (counts->>'heldDeactivations')::int as n from sync_runs where connector_id = ? and status = 'needs_approval' and not dry_run order by started_at desc limit 1`,
@@ -90,13 +96,13 @@ export class SyncEngine {
           throw new AppError('connector_held', `connector ${opts.connectorId} is held: run ${held.id} waits for approval of ${held.n} deactivations (hrsync sync approve ${held.id}, or reject it with hrsync sync reject ${held.id})`);
         }
       }
-      return await this.execute(em, connector, found.org, found.connector, { ...opts, dryRun });
+      return await this.execute(em, connector, found.org, found.connector, { ...opts, dryRun }, lock);
     } finally {
       await lock?.release();
     }
   }
 
-  private async execute(em: EntityManager, connector: HrConnector<any>, org: OrganizationConfig, cc: ConnectorConfig, opts: RunSyncOptions & { dryRun: boolean }): Promise<SyncRunRecord> {
+  private async execute(em: EntityManager, connector: HrConnector<any>, org: OrganizationConfig, cc: ConnectorConfig, opts: RunSyncOptions & { dryRun: boolean }, lock: ConnectorLock | null): Promise<SyncRunRecord> {
     const runId = opts.runId ?? randomUUID();
     const state = await sqlOne<{ last_sync_at: Date | null; last_full_sync_at: Date | null }>(em, `select last_sync_at, last_full_sync_at from connectors where id = ?`, [cc.id]);
     const since = this.incrementalSince(connector, cc, state, opts.full ?? false);
@@ -115,7 +121,18 @@ export class SyncEngine {
     const log = this.deps.log.child({ runId, connectorId: cc.id, organizationId: org.id, dryRun: opts.dryRun, mode });
     log.info({ trigger: opts.trigger ?? 'manual' }, 'sync started');
 
-    const run = new RunContext(em, runId, org, cc, opts.dryRun, log);
+    const run = new RunContext(em, runId, org, cc, opts.dryRun, log, () => {
+      // A batch never writes once the lock's session is gone: another run may hold the connector by now.
+      if (lock && !lock.held) throw lockLost(cc.id);
+    });
+    // The run's final record: only a run still `running` is finished (one an overlapping run
+    // marked interrupted, or whose outcome is already committed, is not overwritten).
+    const finalRecord = (t: EntityManager) =>
+      sql(
+        t,
+        `update sync_runs set status = ?, counts = ?::jsonb, error = ?, held_reason = ?, examples = ?::jsonb, finished_at = now() where id = ? and status = 'running' returning id`,
+        [run.status, JSON.stringify(run.counts), run.error, run.heldReason, run.examples ? JSON.stringify(run.examples) : null, runId],
+      );
     try {
       const options = connector.configSchema.parse(cc.options);
       const ctx: ConnectorContext = {
@@ -169,26 +186,42 @@ export class SyncEngine {
       if (writing) await writing;
       await run.processDeferred();
       report();
-      await run.finish(mode === 'full', cc.deactivation, startedAt);
-      if (!opts.dryRun) {
-        await sql(em, `update connectors set last_run_id = ?, last_sync_at = ?, last_full_sync_at = case when ? then ? else last_full_sync_at end, updated_at = now() where id = ?`,
-          [runId, startedAt, mode === 'full', startedAt, cc.id]);
-      }
+      const toApply = await run.finish(mode === 'full', cc.deactivation, startedAt);
+      // The outcome is decided. The deactivations, the connector's bookkeeping and the run's
+      // record are written in one transaction, and only while this run still holds its
+      // connector: a database restart at any moment leaves either all of them or none.
+      await lock?.verify();
+      const deactivated = await em.transactional(async (tx) => {
+        const t = tx as EntityManager;
+        const n = toApply > 0 ? await applyDeactivations(t, runId, cc.id) : 0;
+        if (!opts.dryRun) {
+          await sql(t, `update connectors set last_run_id = ?, last_sync_at = ?, last_full_sync_at = case when ? then ? else last_full_sync_at end, updated_at = now() where id = ?`,
+            [runId, startedAt, mode === 'full', startedAt, cc.id]);
+        }
+        const before = run.counts.deactivated;
+        if (!opts.dryRun) run.counts.deactivated = n;
+        try {
+          if ((await finalRecord(t)).length === 0) throw lockLost(cc.id); // marked interrupted by a run that got the lock
+        } finally {
+          run.counts.deactivated = before; // set for good once committed
+        }
+        return n;
+      });
+      if (!opts.dryRun) run.counts.deactivated = deactivated;
       log.info({ status: run.status, ...run.counts }, 'sync finished');
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
+      run.heldReason = null;
       // Not the raw error: a database error's message carries the SQL text and its parameters (e-mails).
       log.error({ err: { type: err instanceof Error ? err.name : typeof err, code: isAppError(err) ? err.code : (err as { code?: unknown })?.code, message: run.error } }, 'sync failed');
-      // A run that failed part way applies no deactivations.
-      await sql(em, `delete from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]).catch(() => {});
+      // A run that failed part way applies no deactivations, and its record must not stay
+      // `running` because the failure was the database going away: both wait for it to be back.
+      const retry = { timeoutMs: FINAL_WRITE_TIMEOUT_MS, onRetry: () => log.warn('database unavailable; waiting for it to record the failed run') };
+      await whenDatabaseIsBack(() => sql(em, `delete from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]), retry).catch(() => {});
+      await whenDatabaseIsBack(() => finalRecord(em), retry);
     }
-    await sql(
-      em,
-      `update sync_runs set status = ?, counts = ?::jsonb, error = ?, held_reason = ?, examples = ?::jsonb, finished_at = now() where id = ?`,
-      [run.status, JSON.stringify(run.counts), run.error, run.heldReason, run.examples ? JSON.stringify(run.examples) : null, runId],
-    );
-    return (await loadRunRecord(em, runId))!;
+    return (await whenDatabaseIsBack(() => loadRunRecord(em, runId), { timeoutMs: FINAL_WRITE_TIMEOUT_MS }))!;
   }
 
   private incrementalSince(connector: HrConnector<any>, cc: ConnectorConfig, state: { last_sync_at: Date | null; last_full_sync_at: Date | null } | null, forceFull: boolean): Date | null {
@@ -295,6 +328,8 @@ class RunContext {
     private readonly cc: ConnectorConfig,
     private readonly dryRun: boolean,
     private readonly log: Logger,
+    /** Throws when the run may no longer write (its connector lock is gone). */
+    private readonly guard: () => void = () => {},
   ) {
     this.memory = new RunMemory(dryRun, cc.id);
     this.mapping = compileMapping(cc.mapping);
@@ -350,6 +385,7 @@ class RunContext {
   }
 
   async processBatch(batch: PreparedBatch, final = false): Promise<void> {
+    if (!this.dryRun) this.guard();
     const { records, rejections, rejectedIds } = batch;
     this.counts.seen += batch.seen;
     const lookup = await lookupPage(
@@ -461,8 +497,13 @@ class RunContext {
     }
   }
 
-  /** After a complete listing: managers, absent users, the threshold, and the deactivations. */
-  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date): Promise<void> {
+  /**
+   * After a complete listing: managers, absent users, the threshold. Decides the run's
+   * status and returns how many listed deactivations to apply (the caller applies them in
+   * the transaction that records the outcome).
+   */
+  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date): Promise<number> {
+    if (!this.dryRun) this.guard();
     let missing = 0;
     // The two passes over the connector's users are independent (one lists absent users, the
     // other links managers): they run side by side, each on its own connection.
@@ -494,10 +535,14 @@ class RunContext {
       this.heldReason = verdict.reason;
       this.counts.heldDeactivations = pending;
       this.log.warn({ held: pending, activeBefore: this.activeBefore, unidentified: this.unidentified }, 'deactivations held for approval');
-      return;
+      return 0;
+    }
+    this.status = 'succeeded';
+    if (this.dryRun) {
+      this.counts.deactivated = pending;
+      return 0;
     }
     // Nothing pending (the usual re-sync): nothing to apply, and one statement fewer per run.
-    this.counts.deactivated = this.dryRun || pending === 0 ? pending : await applyDeactivations(this.em, this.runId, this.cc.id);
-    this.status = 'succeeded';
+    return pending;
   }
 }
