@@ -34,9 +34,9 @@
  * BENCH_SEND_DELAY_MS (sendAt − create, default 2000), BENCH_CPU_PROF=1 (worker --cpu-prof into
  * $TMPDIR/hrsync-rollout-prof-<ts>/), BENCH_DATABASE_ADMIN_URL / TEST_DATABASE_ADMIN_URL, TEST_REDIS_URL.
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,8 @@ import type { LoginMethod } from '../src/domain/rollout-plan.js';
 import { startWorkers } from '../jobs/workers.js';
 import { startSmtpSink, type SinkStats } from '../test/support/smtp-sink.js';
 import { deletePrefix } from '../test/support/redis.js';
+import { buildTree, type BuiltTree } from './lib/build.js';
+import { cpuOf, loadLine, machineLine, rssOf, rssSampler } from './lib/machine.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -96,55 +98,6 @@ function person(org: string, i: number): Person {
 // helpers
 
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
-
-function machineLine(): string {
-  let model = cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) model = m[1]!.trim();
-  } catch {
-    /* not Linux */
-  }
-  return `nproc ${cpus().length}, CPU ${model}, node ${process.version}, ${process.platform}/${process.arch}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' / ')}`;
-}
-
-/** Resident set size of a process, MB (Linux /proc). */
-function rssOf(pid: number): number {
-  try {
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system) a process has used so far (Linux /proc; 0 elsewhere). */
-function cpuOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks, USER_HZ = 100 on Linux
-  } catch {
-    return 0;
-  }
-}
-
-/** Samples a process's RSS every 50 ms until stopped; returns the peak (MB). */
-function rssSampler(pid: number): { stop(): number; reset(): void } {
-  let peak = rssOf(pid);
-  const timer = setInterval(() => {
-    const r = rssOf(pid);
-    if (r > peak) peak = r;
-  }, 50);
-  return {
-    reset() {
-      peak = rssOf(pid);
-    },
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, rssOf(pid));
-    },
-  };
-}
 
 /** Run `task(i)` for i < n with at most `limit` outstanding. */
 async function pooled(n: number, limit: number, task: (i: number) => Promise<unknown>): Promise<void> {
@@ -308,10 +261,10 @@ async function fillChild(): Promise<void> {
  * as workerChild() below (used with BENCH_WORKER=tsx).
  */
 const COMPILED_WORKER = `
-import { loadConfig } from './src/config/load.js';
-import { createContext } from './src/app/context.js';
-import { createLogger } from './src/lib/logger.js';
-import { startWorkers } from './jobs/workers.js';
+import { loadConfig } from './dist/src/config/load.js';
+import { createContext } from './dist/src/app/context.js';
+import { createLogger } from './dist/src/lib/logger.js';
+import { startWorkers } from './dist/jobs/workers.js';
 const config = loadConfig(process.env);
 const ctx = await createContext({ config, log: createLogger({ level: config.logLevel }) });
 const workers = await startWorkers(ctx);
@@ -322,18 +275,12 @@ process.on('disconnect', () => void stop());
 process.send({ type: 'ready', settings: { ...config.invitations } });
 `;
 
-/** Compiles src/ and jobs/ (tsconfig.build.json) into `dir`; returns the worker entry script. */
-function buildWorker(dir: string): string {
-  const root = join(HERE, '..');
-  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dir], { cwd: root, encoding: 'utf8' });
-  if (!existsSync(join(dir, 'jobs', 'workers.js'))) throw new Error(`tsc build of the worker failed:\n${r.stdout}${r.stderr}`);
-  if (r.status !== 0) process.stderr.write(`(tsc reported problems, the build is used anyway)\n${r.stdout.split('\n').slice(0, 5).join('\n')}\n`);
-  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+/** Compiles the current tree (bench/lib/build.ts) into `dir`; returns it with the worker entry script written beside it. */
+function buildWorker(dir: string): BuiltTree & { entry: string } {
+  const tree = buildTree(dir);
   const entry = join(dir, 'bench-worker.js');
   writeFileSync(entry, COMPILED_WORKER);
-  return entry;
+  return { ...tree, entry };
 }
 
 /** The real worker: `startWorkers(ctx)` with the bench's config, until told to exit. */
@@ -381,7 +328,7 @@ async function insertUsers(db: pg.Client, org: string, n: number): Promise<void>
 
 async function main(): Promise<void> {
   if (!Number.isInteger(N) || N < 1) throw new Error(`BENCH_N must be a positive integer, got ${process.env.BENCH_N}`);
-  const machine = machineLine();
+  const machine = `${machineLine()}, load average at start ${loadLine()}`;
   const started = new Date();
   console.log(`hrsync rollout bench — ${started.toISOString()}\nmachine: ${machine}\nN = ${N.toLocaleString('en')}\n`);
 
@@ -394,6 +341,7 @@ async function main(): Promise<void> {
   const children: Child[] = [];
   let ctx: AppContext | null = null;
   let db: pg.Client | null = null;
+  let built: (BuiltTree & { entry: string }) | null = null;
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
@@ -406,11 +354,7 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.query(`drop database if exists "${dbName}" with (force)`);
     await admin.end();
-    try {
-      unlinkSync(join(dir, 'build', 'node_modules')); // the link to the repository's node_modules, not what it points to
-    } catch {
-      /* not built */
-    }
+    built?.unlink(); // the link to the repository's node_modules, not what it points to
     rmSync(dir, { recursive: true, force: true });
     process.stderr.write(`cleanup: workers and sink stopped, ${keys} Redis keys under ${prefix} deleted, database ${dbName} dropped\n`);
   };
@@ -434,7 +378,8 @@ async function main(): Promise<void> {
     let workerScript: string | null = null;
     if (process.env.BENCH_WORKER !== 'tsx') {
       process.stderr.write('setup: compiling the worker (tsc -p tsconfig.build.json) …\n');
-      workerScript = buildWorker(join(dir, 'build'));
+      built = buildWorker(join(dir, 'build'));
+      workerScript = built.entry;
     }
     const configPath = join(dir, 'hrsync.config.yaml');
     const chunk = process.env.BENCH_CHUNK_SIZE ? { chunkSize: Number(process.env.BENCH_CHUNK_SIZE) } : {};

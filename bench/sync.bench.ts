@@ -9,9 +9,9 @@
  *   - initial sync (empty store), unchanged re-sync, re-sync with 1% of the records changed.
  * Peak RSS is sampled every 50 ms during each phase. See bench/README.md.
  */
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hash } from 'node:crypto';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
@@ -24,6 +24,10 @@ import { compileMapping, isRejection, toSyncRecord } from '../src/domain/employe
 import { silentLogger } from '../src/lib/logger.js';
 import { SyncEngine } from '../src/sync/sync-engine.js';
 import type { SyncRunRecord } from '../src/sync/run-record.js';
+import { CHANGED_PERCENT, expectedCounts, LOCATIONS, MAPPING, makeRow, writeExport } from './lib/hr-export.js';
+import { loadLine, machineLine, serverVersion } from './lib/machine.js';
+
+export { MAPPING, writeExport };
 
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
@@ -32,114 +36,7 @@ const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
   .filter((n) => Number.isInteger(n) && n > 0);
 const REPEAT = process.env.BENCH_REPEAT ? Math.max(1, Number(process.env.BENCH_REPEAT)) : undefined;
 const INSERT_BATCH = 5_000;
-const CHANGED_PERCENT = 1;
 const HERE = dirname(fileURLToPath(import.meta.url));
-
-// --- the machine ---------------------------------------------------------------------------------
-function machineLine(): string {
-  let model = cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) model = m[1].trim();
-  } catch {
-    /* not Linux */
-  }
-  return `nproc ${cpus().length}, CPU ${model}, node ${process.version}, ${process.platform}/${process.arch}`;
-}
-
-function loadLine(): string {
-  return loadavg().map((l) => l.toFixed(2)).join(' / ');
-}
-
-// --- a realistic export --------------------------------------------------------------------------
-const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Femi', 'Greta', 'Hiro', 'Ines', 'Jonas', 'Kaja', 'Luis', 'Mia', 'Noah', 'Olga', 'Pavel',
-  'Quinn', 'Rosa', 'Sven', 'Tara', 'Umut', 'Vera', 'Wen', 'Xenia', 'Yusuf', 'Zoe', 'Amélie', 'Björn', 'Carla', 'Dmitri', 'Emma', 'Farah'];
-const LAST = ['Ruiz', 'Müller', 'Schmidt', "O'Brien", 'Yilmaz', 'Nowak', 'Rossi', 'Dubois', 'Tanaka', 'Kim', 'Silva', 'Jensen', 'Novak',
-  'García', 'Fischer', 'Weber', 'Kowalski', 'Horvat', 'Larsen', 'Popescu', 'Costa', 'Meyer', 'Wagner', 'Becker', 'Hoffmann', 'Schulz'];
-const DEPARTMENTS = ['Engineering', 'Platform Engineering', 'Data', 'Security', 'IT Operations', 'Finance', 'Accounting', 'Legal', 'People',
-  'Recruiting', 'Sales DACH', 'Sales Nordics', 'Sales UK', 'Sales US East', 'Sales US West', 'Customer Success', 'Support', 'Marketing',
-  'Brand', 'Product', 'Design', 'Research', 'Procurement', 'Facilities', 'Logistics', 'Warehouse North', 'Warehouse South', 'Manufacturing',
-  'Quality', 'Field Service', 'Executive Office', 'Internal Audit'];
-const LOCATIONS = ['Berlin HQ', 'Munich', 'Hamburg', 'Frankfurt', 'Cologne', 'Vienna', 'Zurich', 'Amsterdam', 'Paris', 'Lyon', 'Madrid',
-  'Barcelona', 'Lisbon', 'Milan', 'Warsaw', 'Prague', 'Stockholm', 'Copenhagen', 'Oslo', 'Helsinki', 'Dublin', 'London', 'Manchester',
-  'New York', 'Boston', 'Chicago', 'Austin', 'San Francisco', 'Toronto', 'Singapore', 'Remote (EU)', 'Remote (US)'];
-const TITLES = ['Software Engineer', 'Senior Software Engineer', 'Staff Engineer', 'Engineering Manager', 'Data Analyst', 'Data Engineer',
-  'Accountant', 'Financial Controller', 'Legal Counsel', 'HR Business Partner', 'Recruiter', 'Account Executive', 'Sales Manager',
-  'Customer Success Manager', 'Support Specialist', 'Marketing Manager', 'Designer', 'Product Manager', 'Researcher', 'Buyer',
-  'Facility Manager', 'Warehouse Associate', 'Forklift Operator', 'Machine Operator', 'Quality Inspector', 'Field Technician',
-  'Team Lead', 'Director', 'Vice President', 'Assistant'];
-const COLUMNS = ['employeeId', 'email', 'firstName', 'lastName', 'jobTitle', 'department', 'location', 'managerId', 'status', 'startDate', 'endDate', 'costCenter'];
-
-/** A fast deterministic integer hash (murmur3 finalizer): row i's k-th pseudo-random choice. */
-function mix(i: number, k: number): number {
-  let h = (i * 0x9e3779b1 + k * 0x85ebca77) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-interface BenchRow {
-  employeeId: string; email: string; firstName: string; lastName: string; jobTitle: string; department: string; location: string;
-  managerId: string; status: string; startDate: string; endDate: string; costCenter: string;
-}
-
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
-const empId = (i: number) => `E${pad(i, 7)}`;
-
-/** Row i (1-based) of the export; `changed` gives the 1%-changed variant. */
-function makeRow(i: number, changed: boolean): BenchRow {
-  const first = FIRST[mix(i, 1) % FIRST.length];
-  let last = LAST[mix(i, 2) % LAST.length];
-  const dept = mix(i, 3) % DEPARTMENTS.length;
-  let department = DEPARTMENTS[dept];
-  let location = LOCATIONS[mix(i, 4) % LOCATIONS.length];
-  let jobTitle = TITLES[mix(i, 5) % TITLES.length];
-  // A reporting tree with 8 reports per manager; E0000001 reports to nobody.
-  let managerId = i === 1 ? '' : empId(Math.floor((i - 2) / 8) + 1);
-  const inactive = mix(i, 6) % 1000 < 15; // 1.5% former employees still in the export
-  let status = inactive ? 'inactive' : 'active';
-  const y = 2005 + (mix(i, 7) % 20);
-  const startDate = `${y}-${pad(1 + (mix(i, 8) % 12), 2)}-${pad(1 + (mix(i, 9) % 28), 2)}`;
-  let endDate = inactive ? `${y + 1}-${pad(1 + (mix(i, 10) % 12), 2)}-15` : '';
-  if (changed && mix(i, 11) % 100 < CHANGED_PERCENT) {
-    const kind = mix(i, 12) % 10;
-    if (kind <= 3) jobTitle = `${jobTitle} II`;
-    else if (kind <= 5) department = DEPARTMENTS[(dept + 1) % DEPARTMENTS.length];
-    else if (kind === 6) location = LOCATIONS[(mix(i, 4) + 1) % LOCATIONS.length];
-    else if (kind === 7) last = `${last}-Meyer`; // a marriage: name and e-mail change, same person
-    else if (kind === 8 && i > 9) managerId = empId(Math.floor((i - 2) / 8)); // a new manager
-    else if (!inactive) {
-      status = 'inactive'; // terminated
-      endDate = '2026-06-30';
-    } else jobTitle = `${jobTitle} (former)`;
-  }
-  const email = `${first}.${last}.${i}@acme-corp.example`.toLowerCase().normalize('NFD').replace(/[^\x20-\x7e]/g, '').replace(/'/g, '');
-  return { employeeId: empId(i), email, firstName: first, lastName: last, jobTitle, department, location, managerId, status, startDate, endDate, costCenter: `CC-${4000 + dept * 10}` };
-}
-
-function csvCell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-export async function writeExport(path: string, n: number, changed: boolean): Promise<void> {
-  const out = createWriteStream(path);
-  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  await write(`${COLUMNS.join(',')}\n`);
-  let chunk = '';
-  for (let i = 1; i <= n; i++) {
-    const r = makeRow(i, changed) as unknown as Record<string, string>;
-    chunk += `${COLUMNS.map((c) => csvCell(r[c])).join(',')}\n`;
-    if (i % 5_000 === 0) {
-      await write(chunk);
-      chunk = '';
-    }
-  }
-  if (chunk) await write(chunk);
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-}
 
 // --- measuring -----------------------------------------------------------------------------------
 interface Measured<T> {
@@ -188,8 +85,6 @@ function median(all: Array<Measured<string>>): Measured<string> {
 }
 
 // --- the baselines -------------------------------------------------------------------------------
-export const MAPPING = { location: 'location', group: 'department', attributes: { costCenter: 'costCenter' } };
-
 /** Read the export with the file connector and compute every record's hash; no database. */
 export async function readAndHash(path: string): Promise<number> {
   const mapping = compileMapping(MAPPING);
@@ -358,16 +253,7 @@ async function main(): Promise<void> {
       process.stderr.write(`N=${n}: writing exports …\n`);
       await writeExport(exportPath, n, false);
       await writeExport(changedPath, n, true);
-      let active = 0;
-      let diff = 0;
-      let terminated = 0;
-      for (let i = 1; i <= n; i++) {
-        const a = makeRow(i, false);
-        const b = makeRow(i, true);
-        if (a.status === 'active') active++;
-        if (a.status === 'active' && b.status !== 'active') terminated++;
-        else if (a.status === 'active' && COLUMNS.some((c) => (a as any)[c] !== (b as any)[c])) diff++;
-      }
+      const { active, updated: diff, terminated } = expectedCounts(n);
       const connectorId = `bench-${n}-file`;
       const add = (phase: string, m: Measured<unknown>, rows: number, base: ResultRow | null, target: number | null, note = '') => {
         const r: ResultRow = {
@@ -447,18 +333,8 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `sync-${started.toISOString().slice(0, 10)}.md`);
   writeFileSync(file, `# hrsync sync bench — ${started.toISOString()}\n\nmachine: ${machine}  \nsizes: ${SIZES.join(', ')}  \n` +
-    `database: PostgreSQL on 127.0.0.1 (${await serverVersion()}), one dedicated database per run\n\n${table}\n\n${summary}\n`);
+    `database: PostgreSQL on 127.0.0.1 (${await serverVersion(ADMIN_URL)}), one dedicated database per run\n\n${table}\n\n${summary}\n`);
   console.log(`\nwritten to ${file}`);
-}
-
-async function serverVersion(): Promise<string> {
-  const c = new pg.Client({ connectionString: ADMIN_URL });
-  await c.connect();
-  try {
-    return (await c.query<{ v: string }>(`select current_setting('server_version') as v`)).rows[0].v;
-  } finally {
-    await c.end();
-  }
 }
 
 function formatTable(rows: ResultRow[]): string {

@@ -29,6 +29,13 @@ export interface AppConfig {
   readonly logLevel: string;
 }
 
+/**
+ * How often one YAML anchor may be used (yaml's guard against alias bombs counts uses, weighted by
+ * the aliases inside; its default, 100, refused a config of 1,000 organizations sharing one
+ * `mapping: *standard`, or written by a YAML library, which makes anchors of repeated objects).
+ */
+const MAX_YAML_ALIASES = 100_000;
+
 export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/hrsync';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -77,7 +84,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     source = candidate;
     baseDir = dirname(candidate);
     try {
-      raw = parseYaml(readFileSync(candidate, 'utf8'));
+      raw = parseYaml(readFileSync(candidate, 'utf8'), { maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
       throw new AppError('config_invalid', `${candidate}: not valid YAML: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -4,12 +4,16 @@ import { AppError } from '../lib/errors.js';
 import { sql } from './sql.js';
 
 /**
- * Makes the store know every organization and connector of the configuration. Idempotent;
- * writes only what differs. A connector can never move to another organization.
+ * Makes the store know every organization and connector of the configuration — or, with
+ * `organizationId`, that organization's only: what one sync run needs, at a cost that does not
+ * grow with the number of organizations configured (with 1,000 of them, each run sent the whole
+ * list three times). Idempotent; writes only what differs. A connector can never move to another
+ * organization.
  */
-export async function syncConfigToStore(em: EntityManager, config: AppConfig): Promise<void> {
-  const orgs = config.organizations.map((o) => ({ id: o.id, name: o.name }));
-  const connectors = config.organizations.flatMap((o) => o.connectors.map((c) => ({ id: c.id, organization_id: o.id, type: c.type })));
+export async function syncConfigToStore(em: EntityManager, config: AppConfig, opts: { organizationId?: string } = {}): Promise<void> {
+  const selected = opts.organizationId === undefined ? config.organizations : config.organizations.filter((o) => o.id === opts.organizationId);
+  const orgs = selected.map((o) => ({ id: o.id, name: o.name }));
+  const connectors = selected.flatMap((o) => o.connectors.map((c) => ({ id: c.id, organization_id: o.id, type: c.type })));
   await sql(
     em,
     `insert into organizations (id, name) select r.id, r.name from jsonb_to_recordset(?::jsonb) as r(id text, name text)

@@ -51,8 +51,12 @@ export interface SyncEngineDeps {
 const EXAMPLES = 10;
 /** How long a run waits for the database to come back to record how it ended (a restart takes seconds). */
 const FINAL_WRITE_TIMEOUT_MS = 60_000;
-/** Statistics are refreshed once a run has created this many users, then each time it has quadrupled the connector. */
-const ANALYZE_AFTER = 5_000;
+/**
+ * Statistics are refreshed once a run has created this many users, then each time it has quadrupled
+ * the connector. Small enough that a new organization's first batch is in the statistics before the
+ * second batch is looked up (see refreshStatistics).
+ */
+const ANALYZE_AFTER = 1_000;
 
 /**
  * The sync engine: brings one connector's HR listing into the user store. It creates,
@@ -69,7 +73,8 @@ export class SyncEngine {
     const connector = (this.deps.resolveConnector ?? getConnector)(found.connector.type);
     const dryRun = opts.dryRun ?? false;
     const em = orm.em.fork() as EntityManager;
-    await syncConfigToStore(em, config);
+    // The run's own organization and connectors: the whole configuration was written when the process started.
+    await syncConfigToStore(em, config, { organizationId: found.org.id });
 
     let lock: ConnectorLock | null = null;
     if (!dryRun) {
@@ -427,7 +432,13 @@ class RunContext {
    * During a bulk load (an initial sync, a large new population) the planner's picture of the
    * users table goes stale fast, and statements planned on it (deactivations, memberships, the
    * manager pass) scan every user of the connector. Analyze when the users created by this run
-   * have quadrupled the connector since the last time (5k, 20k, 80k, 320k, … on an initial load).
+   * have quadrupled the connector since the last time (after the first batch, then 4×: 2k, 8k, 32k,
+   * 128k, 512k on an initial load in batches of 2,000).
+   * The first one matters most when a new organization arrives in a store that holds others: the
+   * statistics know only those, estimate the newcomer at one row, and the e-mail lookup of every
+   * batch was planned as a scan of all the newcomer's users per address (users_org_status_idx
+   * instead of the unique (organization, lower(email)) index): seconds per batch until the first
+   * analyze, which used to come only after 5,000 users.
    */
   private async refreshStatistics(): Promise<void> {
     const fresh = this.counts.created - this.analyzedCreates;

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { isAppError } from '../../src/lib/errors.js';
 import { tempDir } from '../support/store.js';
@@ -93,5 +94,22 @@ organizations:
   it('says which file is missing when HRSYNC_CONFIG points nowhere, and which YAML is broken', () => {
     expect(() => loadConfig({ HRSYNC_CONFIG: '/nonexistent/hrsync.yaml' })).toThrow(/does not exist/);
     expect(withFile('organizations: [')).toThrow(/not valid YAML/);
+  });
+  it('loads 1,000 organizations that share one mapping through a YAML anchor (found by bench/scale.bench.ts)', () => {
+    const mapping = { location: 'office', group: { from: 'department', mode: 'on_create' } };
+    const organizations = Array.from({ length: 1_000 }, (_, k) => ({
+      id: `org-${k}`, name: `Org ${k}`, connectors: [{ id: `org-${k}-hr`, type: 'file', options: { path: `./exports/${k}.csv` }, mapping }],
+    }));
+    const yaml = stringify({ organizations }); // a YAML library writes the shared mapping once, as an anchor, and 999 aliases
+    expect(yaml.match(/\*a1\b/g)).toHaveLength(999);
+    const config = withFile(yaml)();
+    expect(config.organizations).toHaveLength(1_000);
+    expect(config.organizations[999].connectors[0].mapping).toEqual({ location: 'office', group: { from: 'department', mode: 'on_create' } });
+  });
+
+  it('still refuses an alias bomb', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let k = 1; k < 9; k++) levels.push(`${String.fromCharCode(97 + k)}: &${String.fromCharCode(97 + k)} [${Array(9).fill(`*${String.fromCharCode(96 + k)}`).join(',')}]`);
+    expect(() => withFile(`${levels.join('\n')}\norganizations: []\n`)()).toThrow(/not valid YAML: Excessive alias count/);
   });
 });
