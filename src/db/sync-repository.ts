@@ -1,28 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { EntityManager, Knex } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ExistingUser } from '../domain/sync-plan.js';
 import type { Rejection, SyncRecord } from '../domain/employee-record.js';
-import { sql, sqlOne } from './sql.js';
+import { bound, sql, sqlOne } from './sql.js';
 
 /** Set-based statements of the sync engine: one statement per page, never one per employee. */
-
-/**
- * `sql` with real bind parameters, for the statements that carry a page. `sql` goes through
- * `Connection.execute`, which inlines every parameter into the statement text (escaping a
- * page's JSON character by character, then sending and parsing a megabyte of literal); here the
- * JSON travels as one bound value. Same transaction, same driver, same error conversion.
- */
-async function bound<T = Record<string, unknown>>(em: EntityManager, text: string, params: unknown[]): Promise<T[]> {
-  const conn = em.getConnection();
-  const query = conn.getKnex().raw(text, params as Knex.RawBinding[]);
-  const ctx = em.getTransactionContext();
-  if (ctx) query.transacting(ctx);
-  try {
-    return ((await query) as { rows: T[] }).rows;
-  } catch (err) {
-    throw conn.getPlatform().getExceptionConverter().convertException(err as Error);
-  }
-}
 
 interface LookupRow {
   id: string;

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ensureNamed, WITHDRAW_INVITATIONS_SQL } from '../db/sync-repository.js';
-import { isUniqueViolation, sql, sqlOne } from '../db/sql.js';
+import { bound, isUniqueViolation, sql, sqlOne } from '../db/sql.js';
 import { isValidEmail } from '../domain/employee-record.js';
 import { AppError } from '../lib/errors.js';
 
@@ -47,17 +47,33 @@ interface UserRow {
   access: 'none' | 'invited' | 'active';
   start_date: string | null;
   end_date: string | null;
-  created_at: Date;
-  updated_at: Date;
+  created_at: string;
+  updated_at: string;
 }
 
-const SELECT = `
+/** An ISO 8601 UTC timestamp with milliseconds, as `Date#toISOString()` writes it, made by PostgreSQL. */
+const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * Users matching `where` (over `users u`), `tail` (order and limit) applied first: the page is
+ * chosen, then its locations and groups are joined — the groups of all its users in one
+ * aggregate rather than one subquery per user. Timestamps come formatted: no Date per value.
+ */
+function selectUsers(where: string, tail = ''): string {
+  return `
+  with page as (select u.* from users u${where ? ` where ${where}` : ''}${tail ? ` ${tail}` : ''}),
+       page_groups as (
+         select gm.user_id, jsonb_agg(g.name order by g.name) as names
+           from group_memberships gm join groups g on g.id = gm.group_id
+          where gm.user_id in (select id from page)
+          group by gm.user_id)
   select u.id, u.seq, u.organization_id, u.email, u.external_id, u.connector_id, u.first_name, u.last_name, u.job_title,
-         l.name as location, u.location_id,
-         (select coalesce(jsonb_agg(g.name order by g.name), '[]'::jsonb) from group_memberships gm join groups g on g.id = gm.group_id where gm.user_id = u.id) as groups,
+         l.name as location, u.location_id, coalesce(pg.names, '[]'::jsonb) as groups,
          u.manager_id, u.roles, u.status, u.access, to_char(u.start_date, 'YYYY-MM-DD') as start_date, to_char(u.end_date, 'YYYY-MM-DD') as end_date,
-         u.created_at, u.updated_at
-    from users u left join locations l on l.id = u.location_id`;
+         ${iso('u.created_at')} as created_at, ${iso('u.updated_at')} as updated_at
+    from page u left join locations l on l.id = u.location_id left join page_groups pg on pg.user_id = u.id
+   order by u.seq`;
+}
 
 function toRecord(r: UserRow): UserRecord {
   return {
@@ -78,8 +94,8 @@ function toRecord(r: UserRow): UserRecord {
     access: r.access,
     startDate: r.start_date,
     endDate: r.end_date,
-    createdAt: new Date(r.created_at).toISOString(),
-    updatedAt: new Date(r.updated_at).toISOString(),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
   };
 }
 
@@ -131,20 +147,24 @@ export async function listUsers(em: EntityManager, query: ListUsersQuery): Promi
     params.push(like, like, query.q);
   }
   if (query.cursor) { where.push('u.seq > ?'); params.push(decodeCursor(query.cursor)); }
-  const limit = Math.min(Math.max(query.limit ?? 100, 1), 1000);
-  const rows = await sql<UserRow>(em, `${SELECT}${where.length ? ` where ${where.join(' and ')}` : ''} order by u.seq limit ?`, [...params, limit + 1]);
+  const limit = Number.isInteger(query.limit) ? Math.min(Math.max(query.limit!, 1), 1000) : 100;
+  // Plain paging — all users, or one organization's (the API's and the dashboard's every page) —
+  // is a prepared statement: planning it cost as much as running it. Its plan is the same for
+  // any organization (users_org_seq_idx); a filtered listing is planned for its values each time.
+  const plainPaging = !query.status && !query.access && !query.connectorId && !query.locationId && !query.groupId && !query.q;
+  const rows = await bound<UserRow>(em, selectUsers(where.join(' and '), `order by u.seq limit ${limit + 1}`), params, { prepare: plainPaging });
   const page = rows.slice(0, limit);
   return { users: page.map(toRecord), nextCursor: rows.length > limit ? encodeCursor(Number(page[page.length - 1].seq)) : null };
 }
 
 export async function getUser(em: EntityManager, id: string, organizationId?: string): Promise<UserRecord | null> {
   if (!UUID.test(id)) return null;
-  const row = await sqlOne<UserRow>(em, `${SELECT} where u.id = ?${organizationId ? ' and u.organization_id = ?' : ''}`, organizationId ? [id, organizationId] : [id]);
+  const row = await sqlOne<UserRow>(em, selectUsers(`u.id = ?${organizationId ? ' and u.organization_id = ?' : ''}`), organizationId ? [id, organizationId] : [id]);
   return row ? toRecord(row) : null;
 }
 
 export async function findUserByEmail(em: EntityManager, organizationId: string, email: string): Promise<UserRecord | null> {
-  const row = await sqlOne<UserRow>(em, `${SELECT} where u.organization_id = ? and lower(u.email) = lower(?)`, [organizationId, email]);
+  const row = await sqlOne<UserRow>(em, selectUsers('u.organization_id = ? and lower(u.email) = lower(?)'), [organizationId, email]);
   return row ? toRecord(row) : null;
 }
 

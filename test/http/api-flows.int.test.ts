@@ -133,6 +133,28 @@ describe('inviting through the API', () => {
     expect((await get(`/api/users/${id}`)).access).toBe('none');
     expect(await h.svc.store.query(`select id from invitations where user_id = $1`, [id])).toEqual([]);
   });
+
+  it('lists each user with its own groups (sorted), its location and ISO timestamps, the same as GET /api/users/:id', async () => {
+    const [a, b, c] = await hire(3);
+    await h.call('PATCH', `/api/users/${a}`, { token: acme, body: { groups: ['Safety', 'Logistics'], location: 'Hamburg Warehouse' } });
+    await h.call('PATCH', `/api/users/${b}`, { token: acme, body: { groups: ['Finance'] } });
+    await h.call('PATCH', `/api/users/${c}`, { token: acme, body: { groups: [] } });
+    const listed: Array<Record<string, unknown>> = [];
+    for (let cursor: string | null = null; ;) {
+      const page = await get(`/api/users?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      listed.push(...page.data);
+      if (!page.nextCursor) break;
+      cursor = page.nextCursor;
+    }
+    const byId = new Map(listed.map((u) => [u.id as string, u]));
+    expect(byId.get(a)).toMatchObject({ groups: ['Logistics', 'Safety'], location: 'Hamburg Warehouse' });
+    expect(byId.get(b)).toMatchObject({ groups: ['Finance'] });
+    expect(byId.get(c)).toMatchObject({ groups: [] });
+    const [stored] = await h.svc.store.query<{ created_at: Date; updated_at: Date }>(`select created_at, updated_at from users where id = $1`, [a]);
+    expect(byId.get(a)!.createdAt).toBe(stored.created_at.toISOString());
+    expect(byId.get(a)!.updatedAt).toBe(stored.updated_at.toISOString());
+    for (const id of [a, b, c]) expect(await get(`/api/users/${id}`)).toEqual(byId.get(id));
+  });
 });
 
 describe('syncing through the API', () => {

@@ -1,10 +1,12 @@
 import { Migration20261126000000_initial } from './Migration20261126000000_initial.js';
 import { Migration20261126010000_rollouts } from './Migration20261126010000_rollouts.js';
 import { Migration20261126020000_service } from './Migration20261126020000_service.js';
+import { Migration20261127000000_users_org_seq } from './Migration20261127000000_users_org_seq.js';
 
 /** Every migration, in order. Listed here (not globbed) so tsx and the compiled build find the same set. */
 export const migrationsList = [
   { name: 'Migration20261126000000_initial', class: Migration20261126000000_initial },
   { name: 'Migration20261126010000_rollouts', class: Migration20261126010000_rollouts },
   { name: 'Migration20261126020000_service', class: Migration20261126020000_service },
+  { name: 'Migration20261127000000_users_org_seq', class: Migration20261127000000_users_org_seq },
 ];
