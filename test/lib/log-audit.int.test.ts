@@ -49,6 +49,7 @@ describe('log audit', () => {
       [['url-password'], () => log.warn({ err: 'connect ECONNREFUSED smtp://mailer:pa55word@127.0.0.1:2525' }, 'smtp down')],
       [['authorization'], () => log.debug({ request: { options: { headers: { auth: `Basic ${Buffer.from('SVC-1:k3y-value').toString('base64')}` } } } }, 'request')],
       [['known-secret'], () => log.info(`password reset to ${shapeless}`)],
+      [['random-token'], () => log.info({ migrations: ['Migrationq8Zr2LmX0vKc7TbN5yHw3PjD9sFg1eAu'] }, 'dressed as a migration')],
     ];
     for (const [, write] of planted) write();
     // redacted by the logger (or by safeUrl): no hit
@@ -56,7 +57,10 @@ describe('log audit', () => {
       { token: apiToken, email: 'carla@acme.example', headers: { authorization: `Bearer ${apiToken}` }, smtpUrl: 'smtp://u:secret@h', job: { apiKey: 'bhr-live-0000000000000000' } },
       'redacted fields',
     );
-    log.info({ server: safeUrl('smtp://mailer:pa55word@127.0.0.1:2525'), messageId: `<${randomUUID()}@hrsync.local>` }, 'safe');
+    log.info(
+      { server: safeUrl('smtp://mailer:pa55word@127.0.0.1:2525'), messageId: `<${randomUUID()}@hrsync.local>`, migrations: ['Migration20261127000000_users_org_seq'] },
+      'safe',
+    );
 
     const report = auditLogDir(dir);
     expect(report.files).toBe(1);

@@ -72,10 +72,12 @@ export const RULES: readonly AuditRule[] = [
     what: 'a random token (32+ base64url characters, mixed case, digits, 18+ distinct characters: accept tokens, generated admin tokens)',
     pattern: new RegExp(`(?<![${TOKEN_CHARS}])[${TOKEN_CHARS}]{32,}(?![${TOKEN_CHARS}])`, 'g'),
     allow: (m) => {
+      // a migration's name (src/db/migrations: Migration<yyyyMMddHHmmss>_<snake_case>), logged when applied
+      if (/^Migration\d{14}_[a-z0-9_]+$/.test(m[0])) return true;
       // UUIDs are ids, not secrets: what is left without them (e.g. an outbox file's time stamp) decides
       const rest = m[0].replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '');
       // random: mixed case and digits, and many distinct characters (a random 32-character
-      // base64url string has about 25; a name like Migration20261126010000_rollouts has 15)
+      // base64url string has about 25)
       return !(rest.length >= 32 && /[A-Z]/.test(rest) && /[a-z]/.test(rest) && /[0-9]/.test(rest) && new Set(rest).size >= 18);
     },
   },
