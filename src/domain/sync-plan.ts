@@ -39,6 +39,11 @@ export class RunMemory {
   /** Dry run only: records that would have been created (the store does not have them). */
   readonly plannedExternalIds = new Set<string>();
   readonly plannedEmails = new Set<string>();
+  /**
+   * Employee ids of deferred records: a record claims its id in listing order, deferred or not,
+   * so a later record with the same id is the duplicate — whichever of them is planned first.
+   */
+  readonly deferredExternalIds = new Set<string>();
   /** connectorId: enables deferring records whose e-mail a not-yet-seen user of this connector holds. */
   constructor(readonly dryRun: boolean, readonly connectorId: string | null = null) {}
 }
@@ -81,6 +86,7 @@ export function planPage(
       for (const seq of attempt.seen) memory.seen.add(seq);
       for (const id of attempt.plannedIds) memory.plannedExternalIds.add(id);
       for (const e of attempt.plannedEmails) memory.plannedEmails.add(e);
+      for (const r of attempt.plan.deferred) memory.deferredExternalIds.add(r.externalId);
       return attempt.plan;
     }
     vacating = new Set([...vacating].filter((id) => moving.has(id)));
@@ -111,8 +117,15 @@ function planAttempt(
   const pageEmails = new Set<string>();
   const linkedInPage = new Set<string>();
 
+  // Deferring a record claims its id: a later record with the same id is the duplicate (the last
+  // planning, of the deferred records themselves, has nothing left to compare with).
+  const defer = (r: SyncRecord) => {
+    plan.deferred.push(r);
+    pageIds.add(r.externalId);
+  };
+
   for (const r of records) {
-    if (pageIds.has(r.externalId) || memory.plannedExternalIds.has(r.externalId)) {
+    if (pageIds.has(r.externalId) || memory.plannedExternalIds.has(r.externalId) || (!final && memory.deferredExternalIds.has(r.externalId))) {
       plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_employee_id', detail: 'the employee id appears more than once in the listing' });
       continue;
     }
@@ -133,7 +146,7 @@ function planAttempt(
     if (user) {
       if (holder && holder.id !== user.id) {
         if (mayMove(holder)) {
-          plan.deferred.push(r);
+          defer(r);
           continue;
         }
         seen.add(user.seq);
@@ -146,7 +159,7 @@ function planAttempt(
         link = true;
         linkedInPage.add(holder.id);
       } else if (mayMove(holder)) {
-        plan.deferred.push(r);
+        defer(r);
         continue;
       } else {
         plan.rejections.push({ externalId: r.externalId, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+fc.configureGlobal({ numRuns: Number(process.env.FC_PLAN_RUNS ?? 100) });
 import { describe, expect, it } from 'vitest';
 import { emptyEmployee, type HrEmployee } from '../../connectors/types.js';
 import { compileMapping } from '../../src/domain/employee-record.js';
@@ -195,6 +196,23 @@ describe('planSync properties', () => {
       const ids = after.filter((u) => u.connectorId === C).map((u) => u.externalId);
       expect(new Set(ids).size).toBe(ids.length);
     }));
+  });
+
+  it('is idempotent when a deferred record shares its employee id with a later one (found by this property)', () => {
+    // u0 is E9 without an address; u1, unlinked, holds p7. The listing names E9 twice. First run:
+    // E9 (p7) is refused — u1 holds p7 — E0 (p7) links u1, the second E9 is a duplicate. Second
+    // run: u1 now belongs to the connector and is not yet seen, so E9 (p7) waits for it; the
+    // second E9 must still be the duplicate, not take E9's place (it changed u0's address).
+    const u0: ExistingUser = { id: 'u0', seq: 1, connectorId: C, externalId: 'E9', emailLower: null, contentHash: 'h', status: 'active', deactivatedBy: null };
+    const u1: ExistingUser = { id: 'u1', seq: 2, connectorId: null, externalId: null, emailLower: 'p7@acme.example', contentHash: 'h', status: 'active', deactivatedBy: null };
+    const listing = [hr('E9', { email: 'p7@acme.example' }), hr('E0', { email: 'p7@acme.example' }), hr('E9', { email: 'p0@acme.example' })];
+    const first = plan([u0, u1], listing);
+    expect(first.updates.map((u) => [u.user.id, u.link])).toEqual([['u1', true]]);
+    const second = plan(apply([u0, u1], first), listing);
+    expect(second.updates).toEqual([]);
+    expect(second.creates).toEqual([]);
+    expect(second.deactivations).toEqual([]);
+    expect(second.rejections.map((r) => [r.externalId, r.reason]).sort()).toEqual([['E9', 'duplicate_email'], ['E9', 'duplicate_employee_id']]);
   });
 
   it('is idempotent: applying the same listing twice plans nothing the second time (approved holds included)', () => {
