@@ -16,7 +16,7 @@
  * 300 MB, requests = pages (+ retries).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,6 +40,7 @@ import type { BamboohrRow } from '../test/fakes/bamboohr-server.js';
 import type { FakeServer } from '../test/fakes/fake-server.js';
 import type { HibobPerson } from '../test/fakes/hibob-server.js';
 import type { PersonioRow } from '../test/fakes/personio-server.js';
+import { DEPARTMENTS, FIRST, LAST, LOCATIONS, mix, pad, TITLES, writeCsvRows } from './lib/hr-export.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
@@ -148,37 +149,7 @@ const SECRETS = {
   BENCH_HIBOB_TOKEN: 'hbtok_bench_5e4d3c2b1a09',
 };
 
-// --- the employees: one deterministic company, rendered for each source ---------------------------
-const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Femi', 'Greta', 'Hiro', 'Ines', 'Jonas', 'Kaja', 'Luis', 'Mia', 'Noah', 'Olga', 'Pavel',
-  'Quinn', 'Rosa', 'Sven', 'Tara', 'Umut', 'Vera', 'Wen', 'Xenia', 'Yusuf', 'Zoe', 'Amélie', 'Björn', 'Carla', 'Dmitri', 'Emma', 'Farah'];
-const LAST = ['Ruiz', 'Müller', 'Schmidt', "O'Brien", 'Yilmaz', 'Nowak', 'Rossi', 'Dubois', 'Tanaka', 'Kim', 'Silva', 'Jensen', 'Novak',
-  'García', 'Fischer', 'Weber', 'Kowalski', 'Horvat', 'Larsen', 'Popescu', 'Costa', 'Meyer', 'Wagner', 'Becker', 'Hoffmann', 'Schulz'];
-const DEPARTMENTS = ['Engineering', 'Platform Engineering', 'Data', 'Security', 'IT Operations', 'Finance', 'Accounting', 'Legal', 'People',
-  'Recruiting', 'Sales DACH', 'Sales Nordics', 'Sales UK', 'Sales US East', 'Sales US West', 'Customer Success', 'Support', 'Marketing',
-  'Brand', 'Product', 'Design', 'Research', 'Procurement', 'Facilities', 'Logistics', 'Warehouse North', 'Warehouse South', 'Manufacturing',
-  'Quality', 'Field Service', 'Executive Office', 'Internal Audit'];
-const LOCATIONS = ['Berlin HQ', 'Munich', 'Hamburg', 'Frankfurt', 'Cologne', 'Vienna', 'Zurich', 'Amsterdam', 'Paris', 'Lyon', 'Madrid',
-  'Barcelona', 'Lisbon', 'Milan', 'Warsaw', 'Prague', 'Stockholm', 'Copenhagen', 'Oslo', 'Helsinki', 'Dublin', 'London', 'Manchester',
-  'New York', 'Boston', 'Chicago', 'Austin', 'San Francisco', 'Toronto', 'Singapore', 'Remote (EU)', 'Remote (US)'];
-const TITLES = ['Software Engineer', 'Senior Software Engineer', 'Staff Engineer', 'Engineering Manager', 'Data Analyst', 'Data Engineer',
-  'Accountant', 'Financial Controller', 'Legal Counsel', 'HR Business Partner', 'Recruiter', 'Account Executive', 'Sales Manager',
-  'Customer Success Manager', 'Support Specialist', 'Marketing Manager', 'Designer', 'Product Manager', 'Researcher', 'Buyer',
-  'Facility Manager', 'Warehouse Associate', 'Forklift Operator', 'Machine Operator', 'Quality Inspector', 'Field Technician',
-  'Team Lead', 'Director', 'Vice President', 'Assistant'];
-
-/** murmur3 finalizer: row i's k-th pseudo-random choice. */
-function mix(i: number, k: number): number {
-  let h = (i * 0x9e3779b1 + k * 0x85ebca77) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
-
+// --- the employees: one deterministic company (bench/lib/hr-export.ts), rendered for each source ---
 interface Person {
   id: number;
   email: string;
@@ -210,26 +181,13 @@ function person(i: number): Person {
   };
 }
 
-function csvCell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-async function writeCsv(path: string, n: number): Promise<void> {
-  const out = createWriteStream(path);
-  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  await write('employeeId,email,firstName,lastName,jobTitle,department,location,managerId,status,startDate,endDate\n');
-  let chunk = '';
-  for (let i = 1; i <= n; i++) {
+function writeCsv(path: string, n: number): Promise<void> {
+  const header = ['employeeId', 'email', 'firstName', 'lastName', 'jobTitle', 'department', 'location', 'managerId', 'status', 'startDate', 'endDate'];
+  return writeCsvRows(path, header, n, (i) => {
     const p = person(i);
-    chunk += `${[String(p.id), p.email, p.first, p.last, TITLES[p.title], DEPARTMENTS[p.dept], LOCATIONS[p.loc], p.manager === null ? '' : String(p.manager),
-      p.active ? 'active' : 'inactive', p.startDate, p.endDate ?? ''].map(csvCell).join(',')}\n`;
-    if (i % 5_000 === 0) {
-      await write(chunk);
-      chunk = '';
-    }
-  }
-  if (chunk) await write(chunk);
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    return [String(p.id), p.email, p.first, p.last, TITLES[p.title], DEPARTMENTS[p.dept], LOCATIONS[p.loc], p.manager === null ? '' : String(p.manager),
+      p.active ? 'active' : 'inactive', p.startDate, p.endDate ?? ''];
+  });
 }
 
 const fullName = (i: number) => {

@@ -124,6 +124,12 @@ interface Proc {
 let RUN_DIR = '';
 const live = new Set<Proc>();
 
+/** SIGTERM to each process, then their exits (peak RSS, CPU) once all have ended. */
+async function stopAll(procs: readonly Proc[]): Promise<Array<Awaited<Proc['done']>>> {
+  for (const p of procs) p.kill('SIGTERM');
+  return Promise.all(procs.map((p) => p.done));
+}
+
 function start(script: string, args: string[], env: Record<string, string>): Proc {
   const usageFile = join(RUN_DIR, `rusage-${randomBytes(6).toString('hex')}.json`);
   const t0 = process.hrtime.bigint();
@@ -617,14 +623,12 @@ async function manyOrgs(tree: BuiltTree, dir: string, rows: OrgsRow[]): Promise<
       if ((by.succeeded ?? 0) !== 2 * ORGS) throw new Error(`queued re-syncs: ${JSON.stringify(by)}`);
       ms = (await perRunMs()).slice(ORGS);
       const workerCpu = workers.map((w, k) => cpuOf(w.pid) - cpu0[k]!);
-      for (const w of workers) w.kill('SIGTERM');
-      const ended = await Promise.all(workers.map((w) => w.done));
+      const ended = await stopAll(workers);
       row({ path: `queue: ${SYNC_WORKERS} worker processes`, phase: 'unchanged re-sync (all enqueued at once)', runs: ORGS, seconds,
         perRun: `run time ${perRunLine(ms)}`, peakRssMb: Math.max(...ended.map((e) => e.peakRssMb)), cpuSeconds: workerCpu.reduce((a, b) => a + b, 0), pgCpuSeconds: await pgCpu.stop(),
         note: `enqueued in ${enqueuedIn.toFixed(1)} s; peak RSS: the larger worker (${ended.map((e) => e.peakRssMb.toFixed(0)).join(', ')} MB), over both phases; CPU: the workers over both phases; PostgreSQL waits: ${pgCpu.waits()}` }, load0);
     } finally {
-      for (const w of workers) w.kill('SIGTERM');
-      await Promise.all(workers.map((w) => w.done));
+      await stopAll(workers);
       await ctx?.close();
       await deletePrefix(REDIS_URL, prefix).catch(() => -1);
       await dropDatabase(dbName);
@@ -712,8 +716,7 @@ async function sharedRollout(tree: BuiltTree, dir: string, rows: WorkerRow[]): P
         if (check.sent !== ROLLOUT_USERS || check.total !== ROLLOUT_USERS || check.users !== ROLLOUT_USERS) problems.push(`invitations: ${JSON.stringify(check)}`);
         if (check.invited !== ROLLOUT_USERS) problems.push(`${check.invited} users invited`);
         if (problems.length > 0) throw new Error(`rollout with ${count} workers: ${problems.join('; ')}; expected ${ROLLOUT_USERS}`);
-        for (const w of workers) w.kill('SIGTERM');
-        const ended = await Promise.all(workers.map((w) => w.done));
+        const ended = await stopAll(workers);
         workers.length = 0;
         const seconds = (new Date(status.finished_at!).getTime() - new Date(status.started_at!).getTime()) / 1000;
         base ??= seconds;
@@ -731,8 +734,7 @@ async function sharedRollout(tree: BuiltTree, dir: string, rows: WorkerRow[]): P
       await db.end();
     }
   } finally {
-    for (const w of workers) w.kill('SIGTERM');
-    await Promise.all(workers.map((w) => w.done));
+    await stopAll(workers);
     await sink?.close();
     await deletePrefix(REDIS_URL, prefix).catch(() => -1);
     await dropDatabase(dbName);

@@ -1,22 +1,23 @@
 /**
  * One deterministic company for the benches: `makeRow(i)` is employee i (1-based) of an HR
  * export, `makeRow(i, true)` the same employee in the variant where 1% of the records changed.
- * Shared by bench/sync.bench.ts and bench/scale.bench.ts (see bench/README.md, "The export").
+ * Shared by bench/sync.bench.ts and bench/scale.bench.ts (see bench/README.md, "The export");
+ * bench/connectors.bench.ts renders the same names and choices for each vendor.
  */
 import { createWriteStream } from 'node:fs';
 
-const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Femi', 'Greta', 'Hiro', 'Ines', 'Jonas', 'Kaja', 'Luis', 'Mia', 'Noah', 'Olga', 'Pavel',
+export const FIRST = ['Ana', 'Ben', 'Chloé', 'David', 'Elif', 'Femi', 'Greta', 'Hiro', 'Ines', 'Jonas', 'Kaja', 'Luis', 'Mia', 'Noah', 'Olga', 'Pavel',
   'Quinn', 'Rosa', 'Sven', 'Tara', 'Umut', 'Vera', 'Wen', 'Xenia', 'Yusuf', 'Zoe', 'Amélie', 'Björn', 'Carla', 'Dmitri', 'Emma', 'Farah'];
-const LAST = ['Ruiz', 'Müller', 'Schmidt', "O'Brien", 'Yilmaz', 'Nowak', 'Rossi', 'Dubois', 'Tanaka', 'Kim', 'Silva', 'Jensen', 'Novak',
+export const LAST = ['Ruiz', 'Müller', 'Schmidt', "O'Brien", 'Yilmaz', 'Nowak', 'Rossi', 'Dubois', 'Tanaka', 'Kim', 'Silva', 'Jensen', 'Novak',
   'García', 'Fischer', 'Weber', 'Kowalski', 'Horvat', 'Larsen', 'Popescu', 'Costa', 'Meyer', 'Wagner', 'Becker', 'Hoffmann', 'Schulz'];
-const DEPARTMENTS = ['Engineering', 'Platform Engineering', 'Data', 'Security', 'IT Operations', 'Finance', 'Accounting', 'Legal', 'People',
+export const DEPARTMENTS = ['Engineering', 'Platform Engineering', 'Data', 'Security', 'IT Operations', 'Finance', 'Accounting', 'Legal', 'People',
   'Recruiting', 'Sales DACH', 'Sales Nordics', 'Sales UK', 'Sales US East', 'Sales US West', 'Customer Success', 'Support', 'Marketing',
   'Brand', 'Product', 'Design', 'Research', 'Procurement', 'Facilities', 'Logistics', 'Warehouse North', 'Warehouse South', 'Manufacturing',
   'Quality', 'Field Service', 'Executive Office', 'Internal Audit'];
 export const LOCATIONS = ['Berlin HQ', 'Munich', 'Hamburg', 'Frankfurt', 'Cologne', 'Vienna', 'Zurich', 'Amsterdam', 'Paris', 'Lyon', 'Madrid',
   'Barcelona', 'Lisbon', 'Milan', 'Warsaw', 'Prague', 'Stockholm', 'Copenhagen', 'Oslo', 'Helsinki', 'Dublin', 'London', 'Manchester',
   'New York', 'Boston', 'Chicago', 'Austin', 'San Francisco', 'Toronto', 'Singapore', 'Remote (EU)', 'Remote (US)'];
-const TITLES = ['Software Engineer', 'Senior Software Engineer', 'Staff Engineer', 'Engineering Manager', 'Data Analyst', 'Data Engineer',
+export const TITLES = ['Software Engineer', 'Senior Software Engineer', 'Staff Engineer', 'Engineering Manager', 'Data Analyst', 'Data Engineer',
   'Accountant', 'Financial Controller', 'Legal Counsel', 'HR Business Partner', 'Recruiter', 'Account Executive', 'Sales Manager',
   'Customer Success Manager', 'Support Specialist', 'Marketing Manager', 'Designer', 'Product Manager', 'Researcher', 'Buyer',
   'Facility Manager', 'Warehouse Associate', 'Forklift Operator', 'Machine Operator', 'Quality Inspector', 'Field Technician',
@@ -27,7 +28,7 @@ export const CHANGED_PERCENT = 1;
 export const MAPPING = { location: 'location', group: 'department', attributes: { costCenter: 'costCenter' } };
 
 /** A fast deterministic integer hash (murmur3 finalizer): row i's k-th pseudo-random choice. */
-function mix(i: number, k: number): number {
+export function mix(i: number, k: number): number {
   let h = (i * 0x9e3779b1 + k * 0x85ebca77) | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
@@ -42,7 +43,7 @@ export interface BenchRow {
   managerId: string; status: string; startDate: string; endDate: string; costCenter: string;
 }
 
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
+export const pad = (n: number, w: number) => String(n).padStart(w, '0');
 export const empId = (i: number) => `E${pad(i, 7)}`;
 
 /** Row i (1-based) of the export; `changed` gives the 1%-changed variant. */
@@ -106,15 +107,14 @@ function csvCell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
-/** Writes rows 1..n (or the 1%-changed variant) as a CSV export, streamed. */
-export async function writeExport(path: string, n: number, changed: boolean): Promise<void> {
+/** Writes a CSV file of `header` and rows 1..n (`cells(i)`), streamed in chunks of 5,000 rows. */
+export async function writeCsvRows(path: string, header: readonly string[], n: number, cells: (i: number) => readonly string[]): Promise<void> {
   const out = createWriteStream(path);
   const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once('drain', () => r())));
-  await write(`${COLUMNS.join(',')}\n`);
+  await write(`${header.join(',')}\n`);
   let chunk = '';
   for (let i = 1; i <= n; i++) {
-    const r = makeRow(i, changed);
-    chunk += `${COLUMNS.map((c) => csvCell(r[c])).join(',')}\n`;
+    chunk += `${cells(i).map(csvCell).join(',')}\n`;
     if (i % 5_000 === 0) {
       await write(chunk);
       chunk = '';
@@ -122,4 +122,12 @@ export async function writeExport(path: string, n: number, changed: boolean): Pr
   }
   if (chunk) await write(chunk);
   await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+/** Writes rows 1..n (or the 1%-changed variant) as a CSV export, streamed. */
+export function writeExport(path: string, n: number, changed: boolean): Promise<void> {
+  return writeCsvRows(path, COLUMNS, n, (i) => {
+    const r = makeRow(i, changed);
+    return COLUMNS.map((c) => r[c]);
+  });
 }

@@ -125,34 +125,47 @@ export function decodeCursor(cursor: string): number {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+interface Condition {
+  sql: string;
+  params: unknown[];
+}
+
 /** Users in seq order, one page at a time (keyset pagination: stable under concurrent writes). */
 export async function listUsers(em: EntityManager, query: ListUsersQuery): Promise<{ users: UserRecord[]; nextCursor: string | null }> {
-  const where: string[] = [];
-  const params: unknown[] = [];
-  if (query.organizationId) { where.push('u.organization_id = ?'); params.push(query.organizationId); }
-  if (query.status) { where.push('u.status = ?'); params.push(query.status); }
-  if (query.access) { where.push('u.access = ?'); params.push(query.access); }
-  if (query.connectorId) { where.push('u.connector_id = ?'); params.push(query.connectorId); }
+  // Paging: whose users (all, or one organization's), from where. Filters: which of them.
+  const paging: Condition[] = [];
+  const filters: Condition[] = [];
+  if (query.organizationId) paging.push({ sql: 'u.organization_id = ?', params: [query.organizationId] });
+  if (query.cursor) paging.push({ sql: 'u.seq > ?', params: [decodeCursor(query.cursor)] });
+  if (query.status) filters.push({ sql: 'u.status = ?', params: [query.status] });
+  if (query.access) filters.push({ sql: 'u.access = ?', params: [query.access] });
+  if (query.connectorId) filters.push({ sql: 'u.connector_id = ?', params: [query.connectorId] });
   if (query.locationId) {
     if (!UUID.test(query.locationId)) return { users: [], nextCursor: null };
-    where.push('u.location_id = ?'); params.push(query.locationId);
+    filters.push({ sql: 'u.location_id = ?', params: [query.locationId] });
   }
   if (query.groupId) {
     if (!UUID.test(query.groupId)) return { users: [], nextCursor: null };
-    where.push('exists (select 1 from group_memberships gm where gm.user_id = u.id and gm.group_id = ?)'); params.push(query.groupId);
+    filters.push({ sql: 'exists (select 1 from group_memberships gm where gm.user_id = u.id and gm.group_id = ?)', params: [query.groupId] });
   }
   if (query.q) {
     const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(`(lower(u.email) like ? or lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) like ? or u.external_id = ?)`);
-    params.push(like, like, query.q);
+    filters.push({
+      sql: `(lower(u.email) like ? or lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) like ? or u.external_id = ?)`,
+      params: [like, like, query.q],
+    });
   }
-  if (query.cursor) { where.push('u.seq > ?'); params.push(decodeCursor(query.cursor)); }
+  const conditions = [...paging, ...filters];
   const limit = Number.isInteger(query.limit) ? Math.min(Math.max(query.limit!, 1), 1000) : 100;
   // Plain paging — all users, or one organization's (the API's and the dashboard's every page) —
   // is a prepared statement: planning it cost as much as running it. Its plan is the same for
   // any organization (users_org_seq_idx); a filtered listing is planned for its values each time.
-  const plainPaging = !query.status && !query.access && !query.connectorId && !query.locationId && !query.groupId && !query.q;
-  const rows = await bound<UserRow>(em, selectUsers(where.join(' and '), `order by u.seq limit ${limit + 1}`), params, { prepare: plainPaging });
+  const rows = await bound<UserRow>(
+    em,
+    selectUsers(conditions.map((c) => c.sql).join(' and '), `order by u.seq limit ${limit + 1}`),
+    conditions.flatMap((c) => c.params),
+    { prepare: filters.length === 0 },
+  );
   const page = rows.slice(0, limit);
   return { users: page.map(toRecord), nextCursor: rows.length > limit ? encodeCursor(Number(page[page.length - 1].seq)) : null };
 }
