@@ -83,6 +83,25 @@ describe('rollouts', () => {
     expect(Object.fromEntries(rows.map((u) => [u.id, u.access]))).toEqual({ [ids[0]]: 'invited', [ids[1]]: 'none', [ids[2]]: 'none' });
   });
 
+  it('changes no roles, location or groups when it invites or when the invitation is accepted', async () => {
+    const ids = await hire(2);
+    await updateUser(svc.ctx.em(), ids[0], { roles: ['asset_manager', 'location_admin'], location: 'Hamburg', groups: ['Warehouse'] });
+    const placement = () => svc.store.query<{ id: string; roles: string[]; location_id: string | null; groups: string[] }>(
+      `select u.id, u.roles, u.location_id, array(select gm.group_id::text from group_memberships gm where gm.user_id = u.id order by 1) as groups
+         from users u where u.id = any($1) order by u.seq`,
+      [ids],
+    );
+    const before = await placement();
+    expect(before[0].roles).toEqual(['asset_manager', 'location_admin']);
+    expect(before[1].roles).toEqual([]);
+    const r = await rollouts().create(svc.org, { userIds: ids, loginMethod: 'password' });
+    await rolloutDone(r.id);
+    expect(await placement()).toEqual(before);
+    for (const m of sink.messages) await rollouts().accept(tokenOf(m.text));
+    expect((await svc.store.query(`select access from users where id = any($1)`, [ids])).map((u) => u.access)).toEqual(['active', 'active']);
+    expect(await placement()).toEqual(before);
+  });
+
   it('sends nothing when cancelled before sendAt', async () => {
     const ids = await hire(5);
     const r = await rollouts().create(svc.org, { userIds: ids, loginMethod: 'password', sendAt: new Date(Date.now() + 1_000).toISOString() });
