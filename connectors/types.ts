@@ -62,6 +62,15 @@ export interface HrConnector<C = unknown> {
   checkConnection(config: C, ctx: ConnectorContext): Promise<void>;
   /** Yields employees page by page. Throwing part way fails the run, and nothing is deactivated. */
   listEmployees(config: C, ctx: ConnectorContext): AsyncIterable<HrEmployee[]>;
+  /**
+   * Looks employees up by their HR id, in batches, within the vendor's rate limits: the
+   * confirmation before a deactivation, a webhook naming people, a one-person sync.
+   * The result has one entry per id asked for: the employee as the vendor reports it now,
+   * or `null` when the vendor says the id does not exist (404 / absent from a by-id answer).
+   * A request that fails (5xx after retries, timeout, auth) throws: the caller must treat
+   * every id of that call as unknown, never as gone.
+   */
+  lookupEmployees?(config: C, externalIds: readonly string[], ctx: ConnectorContext): Promise<Map<string, HrEmployee | null>>;
 }
 
 export function emptyEmployee(externalId: string): HrEmployee {
