@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { TestProject } from 'vitest/node';
+import { CHROMIUM_HINT, findChromium, isCi } from './chromium.js';
 import { auditLogDir, formatReport, LOG_AUDIT_ENV, staleAuditDirs } from './log-audit.js';
 
 const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -11,9 +13,11 @@ const AUDIT_PREFIX = 'hrsync-log-audit-';
  * Before the suite: drop test databases left behind by runs that died more than an hour
  * ago (each test file creates and drops its own; see test/support/store.ts), and start the
  * log audit (test/support/log-audit.ts). After the suite: audit every log line the run
- * produced; a hit fails the run (exit status 1) and keeps the lines for inspection.
+ * produced; a hit fails the run (exit status 1) and keeps the lines for inspection; and,
+ * when the browser tests were part of the run but skipped for want of Chromium, say so in
+ * one line at the very end, where it is seen.
  */
-export default async function setup(): Promise<() => void> {
+export default async function setup(project: TestProject): Promise<() => void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   try {
     await client.connect();
@@ -30,7 +34,19 @@ export default async function setup(): Promise<() => void> {
   } finally {
     await client.end();
   }
-  return startLogAudit();
+  const audit = startLogAudit();
+  return () => {
+    audit();
+    if (!findChromium() && !isCi() && ranBrowserTests(project)) console.log(`\n\x1b[1;33m!! SKIPPED ${CHROMIUM_HINT}\x1b[0m\n`);
+  };
+}
+
+function ranBrowserTests(project: TestProject): boolean {
+  try {
+    return project.vitest.state.getFiles().some((f) => f.filepath.includes('/test/e2e/'));
+  } catch {
+    return true;
+  }
 }
 
 /**
