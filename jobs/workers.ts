@@ -1,14 +1,18 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { AppContext } from '../src/app/context.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AppConfig } from '../src/config/load.js';
+import { rolloutSettings } from '../src/config/rollout-settings.js';
+import type { Orm } from '../src/db/orm.js';
 import { RolloutService, type MailPort } from '../src/invitations/rollout-service.js';
-import { rolloutSettings } from '../src/app/context.js';
+import type { Logger } from '../src/lib/logger.js';
+import type { SyncEngine } from '../src/sync/sync-engine.js';
 import { InvitationMailer } from '../src/invitations/invitation-mailer.js';
 import { compileInvitationTemplates } from '../src/mail/invitation-template.js';
 import { createMailTransport } from '../src/mail/create-mail-transport.js';
 import type { MailTransport } from '../src/mail/types.js';
 import { bullmqRolloutPort } from './queue-port.js';
-import { connection, QUEUE_NAMES } from './queues.js';
+import { connection, QUEUE_NAMES, type Queues } from './queues.js';
 import { invitationBatchProcessor } from './invitations/processor.js';
 import { invitationBatchSchema } from './invitations/queue.js';
 import { rolloutTriggerProcessor } from './rollouts/processor.js';
@@ -30,12 +34,22 @@ export interface RunningWorkers {
   reconcileNow(): Promise<void>;
 }
 
+/** What the workers are built from (src/app/context.ts's AppContext provides it). */
+export interface WorkerContext {
+  config: AppConfig;
+  log: Logger;
+  orm: Orm;
+  sync: SyncEngine;
+  em(): EntityManager;
+  queues(): Queues;
+}
+
 /**
  * The one place that starts the queue workers: rollout triggers and invitation batches,
  * plus the reconciler that rebuilds lost queue entries from PostgreSQL on start and
  * periodically. Templates are compiled once here.
  */
-export async function startWorkers(ctx: AppContext, opts: { mail?: MailPort; transport?: MailTransport } = {}): Promise<RunningWorkers> {
+export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; transport?: MailTransport } = {}): Promise<RunningWorkers> {
   const { config, log } = ctx;
   const queues = ctx.queues();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });

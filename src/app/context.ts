@@ -1,14 +1,20 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { bullmqRolloutPort } from '../../jobs/queue-port.js';
+import { enqueueSync } from '../../jobs/sync/enqueue.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
+import { rolloutSettings } from '../config/rollout-settings.js';
 import { syncConfigToStore } from '../db/config-store.js';
 import { openStore, type Orm } from '../db/orm.js';
 import { RolloutService } from '../invitations/rollout-service.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 
-/** Everything a face (CLI, HTTP, worker) needs, built once per process. */
+/**
+ * Everything a face (CLI, HTTP, worker) needs, built once per process. With src/cli/start.ts
+ * this is the composition root: the one place that knows both jobs/ (the queues) and the
+ * rest of src/; faces get what they need from here as plain values and functions.
+ */
 export interface AppContext {
   config: AppConfig;
   log: Logger;
@@ -19,15 +25,9 @@ export interface AppContext {
   queues(): Queues;
   /** Rollouts and invitations, opened on first use (they need the queues). */
   rollouts(): RolloutService;
+  /** Records a queued sync run and puts its job on the sync queue. */
+  enqueueSync(opts: Parameters<typeof enqueueSync>[2]): ReturnType<typeof enqueueSync>;
   close(): Promise<void>;
-}
-
-export function rolloutSettings(config: AppConfig) {
-  return {
-    batchSize: config.invitations.batchSize,
-    chunkSize: config.invitations.chunkSize,
-    tokenTtlMs: config.invitations.tokenTtlDays * 24 * 3_600_000,
-  };
 }
 
 export async function createContext(opts: { env?: Record<string, string | undefined>; log?: Logger; config?: AppConfig; cwd?: string } = {}): Promise<AppContext> {
@@ -47,6 +47,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     sync,
     em,
     queues: getQueues,
+    enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
     rollouts() {
       return (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config) }));
     },

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { startScheduler } from '../../jobs/scheduler.js';
-import { enqueueSync } from '../../jobs/sync/enqueue.js';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.js';
 import { TokenVerifier } from '../auth/tokens.js';
 import { createContext } from '../app/context.js';
@@ -47,7 +46,7 @@ export async function runStart(role: Role): Promise<void> {
       for (const c of org.connectors) {
         const ran = await sqlOne(ctx.em(), `select 1 from sync_runs where connector_id = ? and not dry_run and status <> 'skipped' limit 1`, [c.id]);
         if (!ran) {
-          const { runId } = await enqueueSync(ctx.em(), ctx.queues().sync, { connectorId: c.id, trigger: 'manual' });
+          const { runId } = await ctx.enqueueSync({ connectorId: c.id, trigger: 'manual' });
           log.info({ connectorId: c.id, runId }, 'first sync queued');
         }
       }
@@ -64,6 +63,7 @@ export async function runStart(role: Role): Promise<void> {
       sync: ctx.sync,
       rollouts: workers?.rollouts ?? ctx.rollouts(),
       queues: ctx.queues(),
+      enqueueSync: ctx.enqueueSync,
       tokens: new TokenVerifier(ctx.em, config.adminToken),
       readiness: () => readiness(ctx.em, config.redisUrl),
     });

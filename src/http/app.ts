@@ -1,15 +1,9 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import type { Queues } from '../../jobs/queues.js';
-import type { Principal, TokenVerifier } from '../auth/tokens.js';
-import type { AppConfig } from '../config/load.js';
-import type { RolloutService } from '../invitations/rollout-service.js';
-import { AppError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import type { SyncEngine } from '../sync/sync-engine.js';
+import { registerAuth } from './auth.js';
 import { registerBullBoard } from './bull-board.js';
 import { registerDashboard } from './dashboard/index.js';
+import { DEFAULT_BODY_LIMIT, type HttpDeps } from './deps.js';
 import { errorHandler } from './errors.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { registerConnectorRoutes } from './routes/connectors.js';
@@ -18,50 +12,6 @@ import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
 import { registerUserRoutes } from './routes/users.js';
-
-export interface HttpDeps {
-  config: AppConfig;
-  log: Logger;
-  em(): EntityManager;
-  sync: SyncEngine;
-  rollouts: RolloutService;
-  queues: Queues;
-  tokens: TokenVerifier;
-  /** PostgreSQL and Redis reachable? */
-  readiness(): Promise<Record<string, string>>;
-  metrics?: Metrics;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-}
-
-export const DEFAULT_BODY_LIMIT = 256 * 1024;
-export const BULK_BODY_LIMIT = 16 * 1024 * 1024;
-
-export function bearer(request: FastifyRequest): string | null {
-  const h = request.headers.authorization;
-  if (!h) return null;
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  return m ? m[1] : null;
-}
-
-/**
- * The organization a request acts on. An organization token acts on its own organization
- * only; the admin token names one with `organizationId` (or, for lists, none: all).
- */
-export function scopeOf(request: FastifyRequest, requested?: string | null, opts: { required?: boolean } = {}): string | undefined {
-  const p = request.principal;
-  if (!p) throw new AppError('unauthorized', 'missing or invalid bearer token');
-  if (p.kind === 'organization') {
-    if (requested && requested !== p.organizationId) throw new AppError('not_found', 'not found');
-    return p.organizationId;
-  }
-  if (!requested && opts.required) throw new AppError('validation_failed', 'organizationId: required with the admin token');
-  return requested ?? undefined;
-}
 
 /** The HTTP app, built apart from listen() so tests can inject() requests. */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -77,7 +27,6 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
   });
   const metrics = deps.metrics ?? createMetrics(deps);
-  app.decorateRequest('principal', null);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }));
 
@@ -112,17 +61,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (started) metrics.observeHttp(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
   });
 
-  // Every /api route needs a bearer token, except accepting an invitation. Checked on the
-  // matched route (the raw URL may be percent-encoded: /%61pi/users is /api/users), and
-  // before the body is read: an unknown caller gets a 401, not a parsed 16 MB body.
-  app.addHook('onRequest', async (request) => {
-    if (request.url.includes('%00')) throw new AppError('validation_failed', 'the URL may not contain a NUL character (%00)');
-    const url = request.routeOptions.url ?? request.url.split('?')[0];
-    if (!url.startsWith('/api/') || url === '/api/invitations/accept' || url === '/api/openapi.json') return;
-    const principal = await deps.tokens.verify(bearer(request));
-    if (!principal) throw new AppError('unauthorized', 'missing, invalid or revoked bearer token');
-    request.principal = principal;
-  });
+  registerAuth(app, deps.tokens);
 
   await app.register(rateLimit, { global: false });
   registerHealthRoutes(app, deps, metrics);

@@ -3,8 +3,8 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { HttpDeps } from './app.js';
-import { bearer } from './app.js';
+import { bearer } from './auth.js';
+import type { HttpDeps } from './deps.js';
 
 export const QUEUES_PATH = '/admin/queues';
 

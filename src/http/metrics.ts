@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Queues } from '../../jobs/queues.js';
+import type { Queue } from 'bullmq';
 import { sql } from '../db/sql.js';
 
 export interface Metrics {
@@ -16,7 +16,7 @@ const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600];
  * Domain figures come from PostgreSQL and Redis when scraped, so every replica reports the
  * same totals however the work was spread over processes.
  */
-export function createMetrics(deps: { em(): EntityManager; queues: Queues }): Metrics {
+export function createMetrics(deps: { em(): EntityManager; queues: { sync: Queue; rollouts: Queue; invitations: Queue } }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hrsync_process_' });
   const http = new Histogram({

@@ -79,7 +79,7 @@ beforeAll(async () => {
   workers = await startWorkers(ctx);
   // Built the way `hrsync start` builds it (src/cli/start.ts).
   app = await buildApp({
-    config: ctx.config, log: ctx.log, em: ctx.em, sync: ctx.sync, rollouts: workers.rollouts, queues: ctx.queues(),
+    config: ctx.config, log: ctx.log, em: ctx.em, sync: ctx.sync, rollouts: workers.rollouts, queues: ctx.queues(), enqueueSync: ctx.enqueueSync,
     tokens: new TokenVerifier(ctx.em, ctx.config.adminToken, 0),
     readiness: async () => ({ postgres: 'ok', redis: 'ok' }),
   });

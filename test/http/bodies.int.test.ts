@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_BODY_LIMIT, DEFAULT_BODY_LIMIT } from '../../src/http/app.js';
+import { BULK_BODY_LIMIT, DEFAULT_BODY_LIMIT } from '../../src/http/deps.js';
 import { createRolloutBody, createUserBody, emptyBody, triggerSyncBody, updateUserBody } from '../../src/http/schemas.js';
 import { errorBody, startHttpService, type HttpService } from '../support/http.js';
 import { employee } from '../support/store.js';

@@ -51,6 +51,7 @@ export async function startHttpService(opts: { env?: Record<string, string>; wor
       sync: ctx.sync,
       rollouts: svc.workers?.rollouts ?? ctx.rollouts(),
       queues: ctx.queues(),
+      enqueueSync: ctx.enqueueSync,
       tokens: new TokenVerifier(ctx.em, ctx.config.adminToken, 0),
       readiness: () => readiness(ctx.em, ctx.config.redisUrl),
     });

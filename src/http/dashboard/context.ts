@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sqlOne } from '../../db/sql.js';
-import type { HttpDeps } from '../app.js';
+import type { HttpDeps } from '../deps.js';
 import { SCRIPT } from './assets/script.js';
 import { ICON_SVG } from './assets/icon.js';
 import { STYLES } from './assets/styles.js';

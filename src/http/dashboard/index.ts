@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage, isAppError } from '../../lib/errors.js';
-import type { HttpDeps } from '../app.js';
+import type { HttpDeps } from '../deps.js';
 import { httpStatus } from '../errors.js';
 import { Dashboard, PageError } from './context.js';
 import { asForm, field, parseForm } from './forms.js';

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { enqueueSync } from '../../../jobs/sync/enqueue.js';
 import { sql, sqlOne } from '../../db/sql.js';
 import { AppError } from '../../lib/errors.js';
 import { loadRunRecord } from '../../sync/run-record.js';
-import { scopeOf, type HttpDeps } from '../app.js';
+import { scopeOf } from '../auth.js';
+import type { HttpDeps } from '../deps.js';
 import { emptyBody, idParams, listRunsQuery, organizationQuery, triggerSyncBody } from '../schemas.js';
 
 export function registerConnectorRoutes(app: FastifyInstance, deps: HttpDeps): void {
@@ -45,7 +45,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: HttpDeps): v
     const org = scopeOf(request, organizationId);
     const owner = deps.config.organizations.find((o) => o.connectors.some((c) => c.id === id));
     if (!owner || (org && owner.id !== org)) throw new AppError('connector_not_found', `no connector ${id}`);
-    const { runId } = await enqueueSync(deps.em(), deps.queues.sync, { connectorId: id, trigger: 'api', dryRun: body.dryRun ?? false });
+    const { runId } = await deps.enqueueSync({ connectorId: id, trigger: 'api', dryRun: body.dryRun ?? false });
     return reply.code(202).send({ runId, status: 'queued' });
   });
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { HttpDeps } from '../app.js';
+import type { HttpDeps } from '../deps.js';
 import type { Metrics } from '../metrics.js';
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps, metrics: Metrics): void {

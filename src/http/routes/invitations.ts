@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { HttpDeps } from '../app.js';
+import type { HttpDeps } from '../deps.js';
 import { acceptBody } from '../schemas.js';
 
 /** Public: the invitee's browser posts the token from the link. Rate-limited per client. */

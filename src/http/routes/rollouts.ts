@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/errors.js';
-import { BULK_BODY_LIMIT, scopeOf, type HttpDeps } from '../app.js';
+import { scopeOf } from '../auth.js';
+import { BULK_BODY_LIMIT, type HttpDeps } from '../deps.js';
 import { createRolloutBody, emptyBody, idParams, listRolloutsQuery, organizationQuery } from '../schemas.js';
 
 export function registerRolloutRoutes(app: FastifyInstance, deps: HttpDeps): void {

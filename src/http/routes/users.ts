@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError } from '../../lib/errors.js';
 import { getUser, listUsers, updateUser } from '../../users/user-service.js';
-import { scopeOf, type HttpDeps } from '../app.js';
+import { scopeOf } from '../auth.js';
+import type { HttpDeps } from '../deps.js';
 import { createUserBody, idParams, listUsersQuery, organizationQuery, updateUserBody } from '../schemas.js';
 
 export function registerUserRoutes(app: FastifyInstance, deps: HttpDeps): void {

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import { enqueueSync } from '../../../../jobs/sync/enqueue.js';
 import { isAppError } from '../../../lib/errors.js';
 import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
 import { asForm, field } from '../forms.js';
@@ -64,7 +63,7 @@ ${config.connectors.length ? html`<div class="grid grid-wide">${cards}</div>` : 
     if (!connector) throw notFound();
     const dryRun = field(asForm(request.body), 'dryRun') === '1';
     try {
-      const { runId } = await enqueueSync(dash.deps.em(), dash.deps.queues.sync, { connectorId: connector.id, trigger: 'api', dryRun });
+      const { runId } = await dash.deps.enqueueSync({ connectorId: connector.id, trigger: 'api', dryRun });
       return seeOther(reply, orgPath(org, 'runs', runId), { notice: dryRun ? 'dry_run_queued' : 'sync_queued' });
     } catch (err) {
       if (isAppError(err) && errorCodeKnown(err.code)) return seeOther(reply, orgPath(org, 'connectors'), { error: err.code });

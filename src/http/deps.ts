@@ -1,0 +1,38 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Queue } from 'bullmq';
+import type { TokenVerifier } from '../auth/tokens.js';
+import type { AppConfig } from '../config/load.js';
+import type { RolloutService } from '../invitations/rollout-service.js';
+import type { Logger } from '../lib/logger.js';
+import type { SyncEngine } from '../sync/sync-engine.js';
+import type { Metrics } from './metrics.js';
+
+/** The BullMQ queues, for Bull Board and the queue-depth metrics (opened by the composition root). */
+export interface QueueHandles {
+  sync: Queue;
+  rollouts: Queue;
+  invitations: Queue;
+  prefix: string;
+}
+
+/** Records a queued sync run and puts its job on the queue (jobs/sync/enqueue.ts, wired in by the caller). */
+export type EnqueueSync = (opts: { connectorId: string; trigger: 'api'; dryRun?: boolean }) => Promise<{ runId: string }>;
+
+/** What the HTTP app is built from: everything with I/O comes in here, so the app never imports jobs/. */
+export interface HttpDeps {
+  config: AppConfig;
+  log: Logger;
+  em(): EntityManager;
+  sync: SyncEngine;
+  rollouts: RolloutService;
+  queues: QueueHandles;
+  enqueueSync: EnqueueSync;
+  tokens: TokenVerifier;
+  /** PostgreSQL and Redis reachable? */
+  readiness(): Promise<Record<string, string>>;
+  metrics?: Metrics;
+}
+
+export const DEFAULT_BODY_LIMIT = 256 * 1024;
+/** For the routes that take a list of people (a rollout's selection). */
+export const BULK_BODY_LIMIT = 16 * 1024 * 1024;
