@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
 import type { RolloutQueuePort } from '../src/invitations/rollout-service.js';
 import { batchJobId } from './invitations/queue.js';
+import { isLiveJobState, LIVE_JOB_STATES } from './queues.js';
 import { triggerJobId } from './rollouts/queue.js';
 
-const LIVE = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 const CHUNK = 500;
 
 /** The rollout service's view of the BullMQ queues. */
@@ -13,8 +13,7 @@ export function bullmqRolloutPort(queues: { rollouts: Queue; invitations: Queue 
       const id = triggerJobId(rolloutId);
       const existing = await queues.rollouts.getJob(id);
       if (existing) {
-        const state = await existing.getState();
-        if (state === 'delayed' || state === 'waiting' || state === 'active' || state === 'prioritized') return;
+        if (isLiveJobState(await existing.getState())) return;
         await existing.remove().catch(() => {});
       }
       await queues.rollouts.add('fire', { rolloutId }, { jobId: id, delay: Math.max(0, sendAt.getTime() - Date.now()) });
@@ -46,11 +45,11 @@ export function bullmqRolloutPort(queues: { rollouts: Queue; invitations: Queue 
       }
     },
     async queuedTriggers() {
-      const jobs = await queues.rollouts.getJobs([...LIVE], 0, -1);
+      const jobs = await queues.rollouts.getJobs([...LIVE_JOB_STATES], 0, -1);
       return new Set(jobs.filter(Boolean).map((j) => (j.data as { rolloutId: string }).rolloutId));
     },
     async queuedBatches() {
-      const jobs = await queues.invitations.getJobs([...LIVE], 0, -1);
+      const jobs = await queues.invitations.getJobs([...LIVE_JOB_STATES], 0, -1);
       const out = new Map<string, Set<number>>();
       for (const j of jobs) {
         if (!j) continue;

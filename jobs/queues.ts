@@ -1,15 +1,18 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
 /**
- * Queue names and the key prefix. The prefix is a Redis Cluster hash tag (`{…}`), so every
- * key of every queue lands in one slot, as BullMQ requires on a cluster.
+ * Queue names. The key prefix (config.queuePrefix, from HRSYNC_QUEUE_PREFIX) is a Redis
+ * Cluster hash tag (`{…}`), so every key of every queue lands in one slot, as BullMQ
+ * requires on a cluster.
  */
 export const QUEUE_NAMES = { sync: 'sync', rollouts: 'rollouts', invitations: 'invitations' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
-export function queuePrefix(env: Record<string, string | undefined> = process.env): string {
-  const p = env.HRSYNC_QUEUE_PREFIX || 'hrsync';
-  return p.startsWith('{') ? p : `{${p}}`;
+/** The states of a job that is still to run or running: while a job is in one, adding its id again is a no-op. */
+export const LIVE_JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
+
+export function isLiveJobState(state: string): boolean {
+  return (LIVE_JOB_STATES as readonly string[]).includes(state);
 }
 
 /** Workers block on Redis and must never give up a command; producers fail fast. */
@@ -33,7 +36,7 @@ export interface Queues {
   close(): Promise<void>;
 }
 
-export function createQueues(redisUrl: string, prefix = queuePrefix()): Queues {
+export function createQueues(redisUrl: string, prefix: string): Queues {
   const opts = (name: QueueName) => ({ connection: connection(redisUrl, 'producer'), prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS[name] });
   const sync = new Queue(QUEUE_NAMES.sync, opts('sync'));
   const rollouts = new Queue(QUEUE_NAMES.rollouts, opts('rollouts'));

@@ -2,9 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queue } from 'bullmq';
 import { sql } from '../../src/db/sql.js';
 import type { Logger } from '../../src/lib/logger.js';
+import { isLiveJobState, LIVE_JOB_STATES } from '../queues.js';
 import { manualSyncJobId, type SyncJobData } from './queue.js';
 
-const LIVE = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'] as const;
 /** A run this young may still be between its record and its job (enqueueSync writes the record first). */
 const MIN_AGE_SECONDS = 5;
 
@@ -23,7 +23,7 @@ export async function reconcileSyncRuns(em: EntityManager, queue: Queue, log: Lo
     [MIN_AGE_SECONDS],
   );
   if (queued.length === 0) return { requeued: 0, failed: 0 };
-  const live = await queue.getJobs([...LIVE], 0, -1);
+  const live = await queue.getJobs([...LIVE_JOB_STATES], 0, -1);
   const liveRuns = new Set(live.filter(Boolean).map((j) => (j.data as { runId?: string }).runId));
   let requeued = 0;
   let failed = 0;
@@ -33,7 +33,7 @@ export async function reconcileSyncRuns(em: EntityManager, queue: Queue, log: Lo
     const existing = await queue.getJob(jobId);
     if (existing) {
       const state = await existing.getState();
-      if ((LIVE as readonly string[]).includes(state)) continue;
+      if (isLiveJobState(state)) continue;
       const done = await sql(
         em,
         `update sync_runs set status = 'failed', error = ?, finished_at = now() where id = ? and status = 'queued' returning id`,

@@ -2,10 +2,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { bullmqRolloutPort } from '../../jobs/queue-port.js';
 import { enqueueSync } from '../../jobs/sync/enqueue.js';
+import type { WorkerContext } from '../../jobs/workers.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
 import { rolloutSettings } from '../config/rollout-settings.js';
 import { syncConfigToStore } from '../db/config-store.js';
-import { openStore, type Orm } from '../db/orm.js';
+import { openStore } from '../db/orm.js';
 import { RolloutService } from '../invitations/rollout-service.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
@@ -15,12 +16,7 @@ import { SyncEngine } from '../sync/sync-engine.js';
  * this is the composition root: the one place that knows both jobs/ (the queues) and the
  * rest of src/; faces get what they need from here as plain values and functions.
  */
-export interface AppContext {
-  config: AppConfig;
-  log: Logger;
-  orm: Orm;
-  sync: SyncEngine;
-  em(): EntityManager;
+export interface AppContext extends WorkerContext {
   /** BullMQ queues (producer side), opened on first use. */
   queues(): Queues;
   /** Rollouts and invitations, opened on first use (they need the queues). */

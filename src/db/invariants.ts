@@ -1,6 +1,6 @@
 import { IsolationLevel } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { lockKey } from './connector-lock-key.js';
+import { connectorLockKey } from './advisory-lock.js';
 import { sql } from './sql.js';
 
 /**
@@ -329,7 +329,7 @@ async function runningSyncHoldsLock(em: EntityManager, organizationId?: string):
   if (running.length > 0) {
     // Two-key advisory locks show in pg_locks as classid = key 1, objid = key 2 (as unsigned oids), objsubid = 2.
     const keys = running.map((r) => {
-      const [a, b] = lockKey(r.connector_id);
+      const [a, b] = connectorLockKey(r.connector_id);
       return { id: r.id, a: a >>> 0, b: b >>> 0 };
     });
     const held = await sql<{ id: string }>(

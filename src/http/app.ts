@@ -5,7 +5,7 @@ import { registerBullBoard } from './bull-board.js';
 import { registerDashboard } from './dashboard/index.js';
 import { DEFAULT_BODY_LIMIT, type HttpDeps } from './deps.js';
 import { errorHandler } from './errors.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics } from './metrics.js';
 import { registerConnectorRoutes } from './routes/connectors.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInvitationRoutes } from './routes/invitations.js';

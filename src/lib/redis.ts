@@ -1,14 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { AppError } from './errors.js';
 import { safeUrl } from './urls.js';
-
-export const safeRedisUrl = safeUrl;
 
 export function redisUnreachable(url: string, err: unknown): AppError {
   const reason = (err as { code?: string }).code ?? (err as Error).message;
   return new AppError(
     'redis_unreachable',
-    `cannot reach Redis at ${safeRedisUrl(url)} (${reason}): start it with \`redis-server --daemonize yes --port 6379\`, or \`docker compose up -d redis\`, or set REDIS_URL`,
+    `cannot reach Redis at ${safeUrl(url)} (${reason}): start it with \`redis-server --daemonize yes --port 6379\`, or \`docker compose up -d redis\`, or set REDIS_URL`,
     { cause: err, retryable: true },
   );
 }
@@ -25,8 +23,4 @@ export async function checkRedis(url: string, timeoutMs = 3_000): Promise<void> 
   } finally {
     client.disconnect();
   }
-}
-
-export function redisOptions(kind: 'worker' | 'producer'): RedisOptions {
-  return kind === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false };
 }

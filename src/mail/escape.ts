@@ -1,21 +1,10 @@
 /**
- * Escaping for values that go into the compiled invitation HTML. Every per-recipient value
- * passes through escapeHtml, which is safe both in element text and in double-quoted
- * attributes (the compiled MJML quotes every attribute with ").
+ * Cleaning of the per-recipient values that go into an invitation. Every value passes
+ * through escapeHtml (src/lib/html-escape.ts, the same as the dashboard's), which is safe
+ * both in element text and in double-quoted attributes (the compiled MJML quotes every
+ * attribute with ").
  */
-const HTML_ESCAPES: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-const HTML_SPECIAL = /[&<>"']/g;
-const HTML_SPECIAL_TEST = /[&<>"']/;
-
-export function escapeHtml(value: string): string {
-  return HTML_SPECIAL_TEST.test(value) ? value.replace(HTML_SPECIAL, (c) => HTML_ESCAPES[c]!) : value;
-}
+export { escapeHtml } from '../lib/html-escape.js';
 
 // C0 controls except TAB and LF, DEL, C1 controls, and the Unicode line / paragraph separators.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asForm, field, fields, parseForm } from './forms.js';
-import { escapeHtml, html, path, raw } from './html.js';
+import { escapeHtml } from '../../lib/html-escape.js';
+import { html, path, raw } from './html.js';
 import { safeNext } from './pages/auth.js';
 import { parseCookies, serializeCookie, SessionCodec } from './session.js';
 import { formatDuration, nextRun, utcToZonedLocal, zonedTimeToUtc } from './time.js';

@@ -1,3 +1,5 @@
+import { escapeHtml } from '../../lib/html-escape.js';
+
 /**
  * Server-rendered HTML that cannot forget to escape: every value interpolated into an
  * `html` template is escaped unless it is itself `SafeHtml` (another template, or `raw()`
@@ -13,12 +15,6 @@ export class SafeHtml {
 
 export type HtmlValue = SafeHtml | string | number | bigint | boolean | null | undefined | readonly HtmlValue[];
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
-
-/** Safe in element text and in quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => ESCAPES[c]!);
-}
 
 function render(v: HtmlValue): string {
   if (v === null || v === undefined || v === false) return '';

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql, sqlOne } from '../../db/sql.js';
 import type { SyncCounts } from '../../db/entities.js';
 import { planRollout, type RolloutCandidate, type SkipReason } from '../../domain/rollout-plan.js';
+import { isUuid } from '../../domain/uuid.js';
 import { selectionWhere, type RolloutRecord, type Selection } from '../../invitations/rollout-service.js';
 import { decodeCursor, listUsers, type ListUsersQuery } from '../../users/user-service.js';
 
@@ -9,9 +10,6 @@ import { decodeCursor, listUsers, type ListUsersQuery } from '../../users/user-s
  * The dashboard's reads. Every one is scoped by organization in SQL; callers pass the
  * organization the request may act on, never one taken from the data.
  */
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (s: string | null | undefined): s is string => typeof s === 'string' && UUID.test(s);
 
 const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : null);
 

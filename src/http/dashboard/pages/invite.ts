@@ -6,7 +6,8 @@ import { seeOther, type Dashboard } from '../context.js';
 import { asForm, field, fields, type Form } from '../forms.js';
 import { html, path, raw, type HtmlValue, type SafeHtml } from '../html.js';
 import { csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, time, type Org, type PageContext } from '../layout.js';
-import { isUuid, matchingUserIds, namedById, previewRollout, type Selection } from '../queries.js';
+import { isUuid } from '../../../domain/uuid.js';
+import { matchingUserIds, namedById, previewRollout, type Selection } from '../queries.js';
 import { formatCount, isTimeZone, timeZones, zonedTimeToUtc } from '../time.js';
 import { describeFilters, filterHiddenFields, readFilters, type UserFilters } from './users.js';
 

@@ -5,7 +5,8 @@ import { isAppError } from '../../../lib/errors.js';
 import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
 import { html, path, raw, type SafeHtml } from '../html.js';
 import { csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, rolloutStatus, rolloutStatusInfo, shortId, time, toneClass, userName, type Org } from '../layout.js';
-import { isUuid, rolloutRecipients, rolloutSelection, rolloutSkippedUsers, type Recipient } from '../queries.js';
+import { isUuid } from '../../../domain/uuid.js';
+import { rolloutRecipients, rolloutSelection, rolloutSkippedUsers, type Recipient } from '../queries.js';
 import { formatCount, formatUtc } from '../time.js';
 
 const STATUSES: RolloutStatus[] = ['scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];

@@ -4,7 +4,8 @@ import { loadRunRecord } from '../../../sync/run-record.js';
 import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
 import { html, path, raw } from '../html.js';
 import { badge, csrfField, orgPath, pageHead, reasonLabel, runStatus, shortId, time, userName, userStatus } from '../layout.js';
-import { isUuid, listRuns, runDeactivations } from '../queries.js';
+import { isUuid } from '../../../domain/uuid.js';
+import { listRuns, runDeactivations } from '../queries.js';
 import { formatCount, formatDuration } from '../time.js';
 
 const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'needs_approval', 'approved', 'rejected', 'skipped'];

@@ -3,7 +3,8 @@ import { getUser, listUsers, type ListUsersQuery } from '../../../users/user-ser
 import { emptyState, notFound, type Dashboard } from '../context.js';
 import { html, path, raw, type SafeHtml } from '../html.js';
 import { accessState, csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, shortId, time, userName, userStatus, badge, type Org } from '../layout.js';
-import { countUsers, cursorIsValid, isUuid, namedOptions, userInvitations, userManager } from '../queries.js';
+import { isUuid } from '../../../domain/uuid.js';
+import { countUsers, cursorIsValid, namedOptions, userInvitations, userManager } from '../queries.js';
 import { formatCount } from '../time.js';
 
 export const PAGE_SIZES = [25, 50, 100, 200];
