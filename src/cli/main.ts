@@ -6,6 +6,7 @@ import { createContext, type AppContext } from '../app/context.js';
 import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
+import { sqlOne } from '../db/sql.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import type { SyncProgress } from '../sync/sync-engine.js';
@@ -247,8 +248,8 @@ export function buildProgram(): Command {
     .action(async (opts: { org?: string; json: boolean; status?: 'active' | 'deactivated'; access?: 'none' | 'invited' | 'active' }) => {
       await withContext(async (ctx) => {
         if (opts.org && !ctx.config.organizations.some((o) => o.id === opts.org)) {
-          const known = await ctx.em().getConnection().execute('select 1 from organizations where id = ?', [opts.org]);
-          if (known.length === 0) throw new AppError('organization_not_found', `no organization "${opts.org}"`);
+          const known = await sqlOne(ctx.em(), 'select 1 from organizations where id = ?', [opts.org]);
+          if (!known) throw new AppError('organization_not_found', `no organization "${opts.org}"`);
         }
         let cursor: string | undefined;
         let first = true;
