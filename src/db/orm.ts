@@ -4,7 +4,6 @@ import pg from 'pg';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { safeUrl } from '../lib/urls.js';
-import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
 
 export type Orm = MikroORM;
@@ -37,7 +36,9 @@ export function ormOptions(databaseUrl: string, extra: Partial<Options> = {}, lo
   return {
     driverOptions: { log: knexLog(log) },
     clientUrl: databaseUrl,
-    entities,
+    // No entities: every statement is SQL (src/db/sql.ts); the ORM brings the pool,
+    // transactions, migrations and typed driver errors. See CONTRIBUTING.md.
+    entities: [],
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     discovery: { warnWhenNoEntities: false },

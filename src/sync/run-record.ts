@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { SyncCounts, SyncRunStatus } from '../db/entities.js';
+import type { SyncCounts, SyncRunStatus } from '../db/sync-run-types.js';
 import { sql, sqlOne } from '../db/sql.js';
 
 /** A sync run as CLI `--json` and HTTP show it (interfaces.md). */

@@ -6,7 +6,7 @@ import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
 import { whenDatabaseIsBack } from '../db/connection-errors.js';
-import type { SyncCounts } from '../db/entities.js';
+import type { SyncCounts } from '../db/sync-run-types.js';
 import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
 import {

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql, sqlOne } from '../../db/sql.js';
-import type { SyncCounts } from '../../db/entities.js';
+import type { SyncCounts } from '../../db/sync-run-types.js';
 import { planRollout, type RolloutCandidate, type SkipReason } from '../../domain/rollout-plan.js';
 import { isUuid } from '../../domain/uuid.js';
 import { selectionWhere, type RolloutRecord, type Selection } from '../../invitations/rollout-service.js';

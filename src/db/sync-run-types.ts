@@ -1,0 +1,15 @@
+/** A sync run's states, as the sync_runs.status check constraint allows them. */
+export type SyncRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'needs_approval' | 'approved' | 'rejected' | 'skipped';
+
+/** What a sync run counted (sync_runs.counts). */
+export interface SyncCounts {
+  seen: number;
+  created: number;
+  updated: number;
+  unchanged: number;
+  deactivated: number;
+  reactivated: number;
+  rejected: number;
+  skipped: number;
+  heldDeactivations: number;
+}
