@@ -6,12 +6,14 @@ import { createContext, type AppContext } from '../app/context.js';
 import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
+import { isUuid } from '../domain/uuid.js';
 import { sqlOne } from '../db/sql.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
 import { formatRollout, formatRun, formatUsersTable } from './format.js';
+import { classifyUsers, userIdsOfEmployees } from './invitees.js';
 
 function packageVersion(): string {
   try {
@@ -99,23 +101,20 @@ export function buildProgram(): Command {
 
   const sync = program
     .command('sync')
-    .description('run one sync of a connector now, to the end (or: sync approve|reject <runId>)')
-    .argument('<connectorId>', 'the connector to sync, or "approve" / "reject"')
-    .argument('[runId]', 'with approve / reject: the run that needs approval')
+    .description('run one sync of a connector now, to the end; or approve / reject a held run')
+    .usage('<connectorId> [options] | approve <runId> | reject <runId>')
+    .argument('[connectorId]', 'the connector to sync')
+    .option('--connector <id>', 'the connector to sync, when it is named "approve" or "reject"')
     .option('--dry-run', 'plan only: report what would change, write nothing', false)
     .option('--full', 'force a full listing even where incremental sync is configured', false)
     .option('--json', 'print the run record as one JSON object', false)
-    .action(async (first: string, runId: string | undefined, opts: { dryRun: boolean; json: boolean; full: boolean }) => {
-      if (first === 'approve' || first === 'reject') {
-        if (!runId) throw new AppError('validation_failed', `usage: hrsync sync ${first} <runId>`);
-        const run = await withContext((ctx) => (first === 'approve' ? ctx.sync.approve(runId, 'cli') : ctx.sync.reject(runId, 'cli')));
-        out(opts.json ? JSON.stringify(run) : formatRun(run));
-        return;
-      }
-      if (runId) throw new AppError('validation_failed', `unexpected argument "${runId}" (usage: hrsync sync <connectorId> [--dry-run] [--json])`);
+    .action(async (positional: string | undefined, opts: { connector?: string; dryRun: boolean; json: boolean; full: boolean }) => {
+      if (positional && opts.connector) throw new AppError('validation_failed', `name the connector once: "${positional}" or --connector ${opts.connector}`);
+      const connectorId = opts.connector ?? positional;
+      if (!connectorId) throw new AppError('validation_failed', 'usage: hrsync sync <connectorId> | hrsync sync approve|reject <runId>');
       const progress = progressPrinter(!opts.json && process.stderr.isTTY === true);
       const run = await withContext((ctx) =>
-        ctx.sync.run({ connectorId: first, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress }),
+        ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress }),
       );
       progress.done();
       out(opts.json ? JSON.stringify(run) : formatRun(run));
@@ -128,7 +127,20 @@ export function buildProgram(): Command {
         throw new ExitCode(EXIT.needsApproval);
       }
     });
-  void sync;
+  for (const decision of ['approve', 'reject'] as const) {
+    sync
+      .command(decision)
+      .description(decision === 'approve' ? 'apply the deactivations a run held back' : 'discard the deactivations a run held back')
+      .argument('<runId>', 'the run that needs approval')
+      // sync's own --json is recognised after the subcommand too: read both
+      .option('--json', 'print the run record as one JSON object')
+      .action(async (runId: string, _opts: unknown, cmd: Command) => {
+        const opts = cmd.optsWithGlobals<{ json?: boolean }>();
+        if (!isUuid(runId)) throw new AppError('validation_failed', `"${runId}" is not a run id (to sync a connector named "${decision}": hrsync sync --connector ${decision})`);
+        const run = await withContext((ctx) => (decision === 'approve' ? ctx.sync.approve(runId, 'cli') : ctx.sync.reject(runId, 'cli')));
+        out(opts.json ? JSON.stringify(run) : formatRun(run));
+      });
+  }
 
   const connectors = program.command('connectors').description('the configured HR connectors');
   connectors
@@ -144,8 +156,8 @@ export function buildProgram(): Command {
   program
     .command('invite')
     .description('create a rollout: invite users now or at a chosen time (nothing else ever invites)')
-    .option('--user <idOrEmail...>', 'users by id or e-mail (repeatable)')
-    .option('--filter <key=value...>', 'users by location, group, connector, access, status (repeatable; combined with AND)')
+    .option('--user <user...>', 'users by user id, e-mail or employee id (repeatable)')
+    .option('--filter <key=value...>', 'users by location, group, connector, access, status (repeatable; combined with AND, and with --user)')
     .option('--org <id>', 'the organization (default: the only one configured)')
     .option('--at <iso8601>', 'send at this time instead of now')
     .addOption(new Option('--login-method <method>', 'how invitees will sign in').choices(['password', 'sso', 'magic_link']).default('password'))
@@ -153,8 +165,7 @@ export function buildProgram(): Command {
     .option('--resend', 're-invite users invited before who have not accepted (their old link stops working)', false)
     .option('--json', 'print the rollout as JSON', false)
     .action(async (opts: { user?: string[]; filter?: string[]; org?: string; at?: string; loginMethod: 'password' | 'sso' | 'magic_link'; message?: string; resend: boolean; json: boolean }) => {
-      if (!opts.user && !opts.filter) throw new AppError('validation_failed', 'name the invitees: --user ID_OR_EMAIL … or --filter KEY=VALUE …');
-      if (opts.user && opts.filter) throw new AppError('validation_failed', 'use --user or --filter, not both');
+      if (!opts.user && !opts.filter) throw new AppError('validation_failed', 'name the invitees: --user ID|EMAIL|EMPLOYEE_ID … and/or --filter KEY=VALUE …');
       const filter = opts.filter ? parseFilters(opts.filter) : undefined;
       let sendAt: string | undefined;
       if (opts.at) {
@@ -162,14 +173,15 @@ export function buildProgram(): Command {
         if (Number.isNaN(d.getTime())) throw new AppError('validation_failed', `--at: not an ISO 8601 time: "${opts.at}"`);
         sendAt = d.toISOString();
       }
-      const ids = (opts.user ?? []).filter((u) => !u.includes('@'));
-      const emails = (opts.user ?? []).filter((u) => u.includes('@'));
+      const given = classifyUsers(opts.user ?? []);
+      if (opts.user && given.userIds.length + given.emails.length + given.employeeIds.length === 0) throw new AppError('validation_failed', '--user: empty');
       const rollout = await withContext(async (ctx) => {
         const org = opts.org ?? (ctx.config.organizations.length === 1 ? ctx.config.organizations[0].id : undefined);
         if (!org) throw new AppError('validation_failed', `several organizations are configured: choose one with --org (${ctx.config.organizations.map((o) => o.id).join(', ')})`);
+        const ids = [...new Set([...given.userIds, ...(await userIdsOfEmployees(ctx.em(), org, given.employeeIds))])];
         return ctx.rollouts().create(org, {
           ...(ids.length ? { userIds: ids } : {}),
-          ...(emails.length ? { emails } : {}),
+          ...(given.emails.length ? { emails: given.emails } : {}),
           ...(filter ? { filter } : {}),
           loginMethod: opts.loginMethod,
           message: opts.message ?? null,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger, type DestinationStream, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 
@@ -58,15 +59,31 @@ function baseOptions(level: string, name: string): LoggerOptions {
   };
 }
 
+/**
+ * How log lines look on stderr: `LOG_FORMAT=json|pretty` when set, else human-readable
+ * (pino-pretty) on a terminal and one JSON object per line anywhere else (files, pipes,
+ * log collectors). The audit file (above) is always JSON.
+ */
+export function logFormat(env: Record<string, string | undefined>, isTTY: boolean): 'json' | 'pretty' {
+  const f = env.LOG_FORMAT;
+  if (f === 'json' || f === 'pretty') return f;
+  return isTTY ? 'pretty' : 'json';
+}
+
+function consoleDestination(): DestinationStream {
+  if (logFormat(process.env, process.stderr.isTTY === true) === 'json') return pino.destination(2);
+  return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
+}
+
 export function createLogger(opts: { level?: string; destination?: DestinationStream; name?: string } = {}): Logger {
   const level = opts.level ?? process.env.LOG_LEVEL ?? 'info';
   const name = opts.name ?? 'hrsync';
   const audit = auditDestination();
-  if (!audit) return pino(baseOptions(level, name), opts.destination ?? pino.destination(2));
+  if (!audit) return pino(baseOptions(level, name), opts.destination ?? consoleDestination());
   // Audited: the logger runs at debug (or lower); the usual destination still gets only `level`.
   const values = pino.levels.values;
   const streams: pino.StreamEntry[] = [{ level: AUDIT_LEVEL, stream: audit }];
-  if (level !== 'silent') streams.push({ level: level as pino.Level, stream: opts.destination ?? pino.destination(2) });
+  if (level !== 'silent') streams.push({ level: level as pino.Level, stream: opts.destination ?? consoleDestination() });
   const lowest = (values[level] ?? Infinity) < values[AUDIT_LEVEL] ? level : AUDIT_LEVEL;
   return pino(baseOptions(lowest, name), pino.multistream(streams));
 }
