@@ -7,6 +7,7 @@ import { readiness } from '../app/readiness.js';
 import { loadConfig } from '../config/load.js';
 import { sqlOne } from '../db/sql.js';
 import { buildApp } from '../http/app.js';
+import { buildHealthApp } from '../http/health-app.js';
 import { checkRedis } from '../lib/redis.js';
 
 export type Role = 'all' | 'api' | 'worker' | 'scheduler';
@@ -76,6 +77,13 @@ export async function runStart(role: Role): Promise<void> {
       if (process.env.NODE_ENV === 'production') log.warn('HRSYNC_ADMIN_TOKEN is not set: a token was generated for this run only; set one');
     }
   } else {
+    // No API in this process: probes and metrics on HEALTH_PORT when asked (deploy/ sets it).
+    if (process.env.HEALTH_PORT) {
+      const health = await buildHealthApp({ em: ctx.em, queues: ctx.queues(), readiness: () => readiness(ctx.em, config.redisUrl) });
+      app = health;
+      const address = await health.listen({ port: Number(process.env.HEALTH_PORT), host: process.env.HOST ?? '127.0.0.1' });
+      log.info({ address }, 'health endpoints listening');
+    }
     process.stderr.write(`hrsync ${role} is running. Ctrl-C to stop.\n`);
   }
 

@@ -64,7 +64,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerAuth(app, deps.tokens);
 
   await app.register(rateLimit, { global: false });
-  registerHealthRoutes(app, deps, metrics);
+  registerHealthRoutes(app, deps.readiness, metrics);
   registerUserRoutes(app, deps);
   registerRolloutRoutes(app, deps);
   registerInvitationRoutes(app, deps);

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger, type DestinationStream, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
+import type { PrettyOptions } from 'pino-pretty';
 
 export type { Logger };
 
@@ -72,6 +73,8 @@ export function logFormat(env: Record<string, string | undefined>, isTTY: boolea
 
 function consoleDestination(): DestinationStream {
   if (logFormat(process.env, process.stderr.isTTY === true) === 'json') return pino.destination(2);
+  // loaded only for a terminal: pipes and production pay nothing for it
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (o: PrettyOptions) => DestinationStream;
   return pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name' });
 }
 

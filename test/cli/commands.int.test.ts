@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { createServer } from 'node:net';
+import { runCli, spawnCli } from '../support/cli.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../support/redis.js';
 import { createTestStore, employees, tempDir, toCsv, type TestStore } from '../support/store.js';
 
@@ -97,5 +98,30 @@ describe('hrsync invite --user', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no user with employee id E999');
     expect(await store.query(`select id from rollouts`)).toHaveLength(before.length);
+  });
+});
+
+describe('hrsync start --role worker with HEALTH_PORT', () => {
+  it('answers the probes (/healthz, /readyz) and serves /metrics, and nothing of the API', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const worker = spawnCli(['start', '--role', 'worker'], { ...env, HEALTH_PORT: String(port), SHUTDOWN_GRACE_MS: '2000' });
+    try {
+      await worker.waitFor('hrsync worker is running');
+      const base = `http://127.0.0.1:${port}`;
+      expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+      const ready = await fetch(`${base}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', redis: 'ok' } });
+      expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^hrsync_queue_jobs\{queue="sync",state="waiting"\} \d+$/m);
+      expect((await fetch(`${base}/api/users`)).status).toBe(404);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
   });
 });

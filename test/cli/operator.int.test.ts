@@ -69,7 +69,7 @@ describe('bin/hrsync.js', () => {
 
   it('refuses to run a dist/ older than the sources, naming the changed file and the fix in one line', async () => {
     const dir = install('newer');
-    const err = await run(process.execPath, [join(dir, 'bin/hrsync.js'), 'sync', 'acme'], { env: { PATH: process.env.PATH } }).catch((e) => e as { code: number; stdout: string; stderr: string });
+    const err = await run(process.execPath, [join(dir, 'bin/hrsync.js'), 'sync', 'acme'], { env: { PATH: process.env.PATH } }).then(() => ({ code: 0, stdout: '', stderr: '' }), (e: { code: number; stdout: string; stderr: string }) => e);
     expect(err.code).toBe(1);
     expect(err.stdout).toBe('');
     expect(err.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import type { HttpDeps } from '../deps.js';
 import type { Metrics } from '../metrics.js';
 
-export function registerHealthRoutes(app: FastifyInstance, deps: HttpDeps, metrics: Metrics): void {
+/** Liveness, readiness (PostgreSQL and Redis reachable) and Prometheus metrics. */
+export function registerHealthRoutes(app: FastifyInstance, readiness: () => Promise<Record<string, string>>, metrics: Metrics): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
-    const checks = await deps.readiness();
+    const checks = await readiness();
     const ok = Object.values(checks).every((v) => v === 'ok');
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks });
   });
