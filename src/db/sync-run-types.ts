@@ -1,5 +1,6 @@
 /** A sync run's states, as the sync_runs.status check constraint allows them. */
-export type SyncRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'needs_approval' | 'approved' | 'rejected' | 'skipped';
+export const SYNC_RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'needs_approval', 'approved', 'rejected', 'skipped'] as const;
+export type SyncRunStatus = (typeof SYNC_RUN_STATUSES)[number];
 
 /** What a sync run counted (sync_runs.counts). */
 export interface SyncCounts {

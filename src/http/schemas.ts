@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SYNC_RUN_STATUSES } from '../db/sync-run-types.js';
 import { LOGIN_METHODS, type LoginMethod } from '../domain/rollout-plan.js';
 import { rolloutFilterSchema, MAX_MESSAGE_LENGTH } from '../invitations/rollout-service.js';
 import { createUserSchema, updateUserSchema } from '../users/user-service.js';
@@ -63,7 +64,7 @@ export const listRunsQuery = z
   .object({
     organizationId: orgId,
     connectorId: z.string().max(63).optional(),
-    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'needs_approval', 'approved', 'rejected', 'skipped']).optional(),
+    status: z.enum(SYNC_RUN_STATUSES).optional(),
     limit: z.coerce.number().int().min(1).max(500).optional(),
     before: z.iso.datetime({ offset: true }).optional(),
   })

@@ -4,11 +4,12 @@ import { loadRunRecord } from '../../../sync/run-record.js';
 import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
 import { html, path, raw } from '../html.js';
 import { badge, csrfField, orgPath, pageHead, reasonLabel, runStatus, shortId, time, userName, userStatus } from '../layout.js';
+import { SYNC_RUN_STATUSES } from '../../../db/sync-run-types.js';
 import { isUuid } from '../../../domain/uuid.js';
 import { listRuns, runDeactivations } from '../queries.js';
 import { formatCount, formatDuration } from '../time.js';
 
-const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'needs_approval', 'approved', 'rejected', 'skipped'];
+const RUN_STATUSES: readonly string[] = SYNC_RUN_STATUSES;
 const STATUS_LABELS: Record<string, string> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', needs_approval: 'Needs approval', approved: 'Approved', rejected: 'Rejected', skipped: 'Skipped' };
 const TRIGGERS: Record<string, string> = { manual: 'Manual', schedule: 'Schedule', api: 'Dashboard / API' };
 
