@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/lib/paths.js';
 import { renderKustomization, type K8sObject } from '../support/kustomize.js';
@@ -25,8 +27,32 @@ type PodSpec = { containers: Container[]; volumes?: Array<{ configMap?: { name: 
 const podSpec = (o: K8sObject) => (o.spec as { template: { spec: PodSpec } }).template.spec;
 const byKind = (objs: K8sObject[], kind: string) => objs.filter((o) => o.kind === kind);
 
+/** kubectl's own kustomize, where kubectl is installed: the renderer above must agree with it. */
+function kubectlKustomize(dir: string): unknown[] | null {
+  try {
+    return parseAllDocuments(execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 })).map((d) => d.toJS());
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+const hasKubectl = (() => {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 describe.each(kustomizations)('deploy/%s', (dir) => {
   const objects = renderKustomization(join(DEPLOY, dir));
+
+  it.skipIf(!hasKubectl)('renders exactly what `kubectl kustomize` renders', () => {
+    const key = (o: unknown) => `${(o as K8sObject).kind}/${(o as K8sObject).metadata.name}`;
+    const real = kubectlKustomize(join(DEPLOY, dir))!;
+    expect(new Map(objects.map((o) => [key(o), JSON.parse(JSON.stringify(o))]))).toStrictEqual(new Map(real.map((o) => [key(o), o])));
+  });
 
   it('renders the three roles, the migration job and the worker autoscaler', () => {
     const names = objects.map((o) => `${o.kind}/${o.metadata.name}`);

@@ -7,8 +7,8 @@ import { parseAllDocuments, parse } from 'yaml';
  * binary is installed: `resources` (files and directories), `patches` (strategic merge by
  * kind and name; lists of named items merge by name), `labels` (with includeSelectors),
  * `images`, `replicas` and `namespace`. Any other kustomization field is refused, so a
- * manifest never relies on something this renderer silently ignores; `kubectl kustomize`
- * renders the same tree.
+ * manifest never relies on something this renderer silently ignores. Where kubectl is
+ * installed, test/deploy compares this render with `kubectl kustomize`'s.
  */
 export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 
