@@ -1,18 +1,14 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AppConfig } from '../src/config/load.js';
 import { rolloutSettings } from '../src/config/rollout-settings.js';
-import type { Orm } from '../src/db/orm.js';
 import { RolloutService, type MailPort } from '../src/invitations/rollout-service.js';
-import type { Logger } from '../src/lib/logger.js';
-import type { SyncEngine } from '../src/sync/sync-engine.js';
 import { InvitationMailer } from '../src/invitations/invitation-mailer.js';
 import { compileInvitationTemplates } from '../src/mail/invitation-template.js';
 import { createMailTransport } from '../src/mail/create-mail-transport.js';
 import type { MailTransport } from '../src/mail/types.js';
 import { bullmqRolloutPort } from './queue-port.js';
-import { connection, QUEUE_NAMES, type Queues } from './queues.js';
+import { connection, QUEUE_NAMES } from './queues.js';
+import type { WorkerContext } from './worker-context.js';
 import { invitationBatchProcessor } from './invitations/processor.js';
 import { invitationBatchSchema } from './invitations/queue.js';
 import { rolloutTriggerProcessor } from './rollouts/processor.js';
@@ -32,16 +28,6 @@ export interface RunningWorkers {
   /** Stop taking jobs, let running ones finish within the grace period, then close. */
   close(graceMs?: number): Promise<void>;
   reconcileNow(): Promise<void>;
-}
-
-/** What the workers are built from (src/app/context.ts's AppContext provides it). */
-export interface WorkerContext {
-  config: AppConfig;
-  log: Logger;
-  orm: Orm;
-  sync: SyncEngine;
-  em(): EntityManager;
-  queues(): Queues;
 }
 
 /**

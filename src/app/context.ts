@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { bullmqRolloutPort } from '../../jobs/queue-port.js';
 import { enqueueSync } from '../../jobs/sync/enqueue.js';
-import type { WorkerContext } from '../../jobs/workers.js';
+import type { WorkerContext } from '../../jobs/worker-context.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
 import { rolloutSettings } from '../config/rollout-settings.js';
 import { syncConfigToStore } from '../db/config-store.js';
