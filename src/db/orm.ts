@@ -8,7 +8,6 @@ import { migrationsList } from './migrations/index.js';
 
 export type Orm = MikroORM;
 
-
 /** The reason at the end of a knex message, without the statement text before it. */
 function knexReason(message: unknown): string {
   const s = String(message);
