@@ -28,7 +28,7 @@ const CONTROL_OR_SPACE = /[\u0000-\u0020\u007f]/;
 
 export const EMAIL_MAX_LENGTH = 254;
 
-/** Checks an address and returns it normalized (the domain in lower-case punycode), or the problem. */
+/** Checks an address and returns it normalized (an internationalized domain in punycode), or the problem. */
 export function parseEmailAddress(input: string): ParsedEmail {
   const s = typeof input === 'string' ? input.trim() : '';
   if (s === '') return { ok: false, problem: 'empty' };
@@ -39,9 +39,12 @@ export function parseEmailAddress(input: string): ParsedEmail {
   const rawDomain = s.slice(at + 1);
   if (local.length > 64 || !local.split('.').every((atom) => ATEXT_ATOM.test(atom))) return { ok: false, problem: 'local_part' };
   if (rawDomain.startsWith('[') || rawDomain.endsWith('.')) return { ok: false, problem: 'domain' };
-  const domain = domainToASCII(rawDomain).toLowerCase();
+  // An ASCII domain is kept as written (case included: what HR sends is what the store keeps);
+  // an internationalized one becomes punycode.
+  // eslint-disable-next-line no-control-regex
+  const domain = /^[\x00-\x7f]*$/.test(rawDomain) ? rawDomain : domainToASCII(rawDomain);
   if (domain === '' || domain.length > 253) return { ok: false, problem: 'domain' };
-  const labels = domain.split('.');
+  const labels = domain.toLowerCase().split('.');
   if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || /^\d+$/.test(labels[labels.length - 1]!)) return { ok: false, problem: 'domain' };
   const address = `${local}@${domain}`;
   if (address.length > EMAIL_MAX_LENGTH) return { ok: false, problem: 'too_long' };

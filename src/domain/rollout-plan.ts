@@ -1,5 +1,7 @@
 /** Pure rules of a rollout: whom it reaches and why others are skipped. No I/O, no clock. */
 
+import { isValidEmail } from './email-address.js';
+
 export type LoginMethod = 'password' | 'sso' | 'magic_link';
 export const LOGIN_METHODS: readonly LoginMethod[] = ['password', 'sso', 'magic_link'];
 
@@ -9,7 +11,7 @@ export type RolloutStatus = 'scheduled' | 'running' | 'paused' | 'completed' | '
  * Why a user was not invited: `already_invited` — they hold a sent, unexpired invitation;
  * `pending_elsewhere` — another rollout is about to send them one.
  */
-export type SkipReason = 'deactivated' | 'no_email' | 'already_invited' | 'pending_elsewhere' | 'already_active' | 'not_found';
+export type SkipReason = 'deactivated' | 'no_email' | 'invalid_email' | 'already_invited' | 'pending_elsewhere' | 'already_active' | 'not_found';
 
 export interface RolloutCandidate {
   id: string;
@@ -41,6 +43,8 @@ export function planRollout(candidates: readonly RolloutCandidate[], opts: { res
     seen.add(u.id);
     if (u.status !== 'active') skip('deactivated');
     else if (!u.email) skip('no_email');
+    // stored before the one address rule (src/domain/email-address.ts); the next sync rejects the record
+    else if (!isValidEmail(u.email)) skip('invalid_email');
     else if (u.access === 'active') skip('already_active');
     else if (u.access === 'invited' && !opts.resend) skip('already_invited');
     else if (u.pendingElsewhere) skip('pending_elsewhere');
