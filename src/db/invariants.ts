@@ -149,7 +149,7 @@ export const SQL_INVARIANTS: readonly SqlCheck[] = [
     query: (p) => `select i.id::text as id from invitations i
                     where ${p.org('i')} and (
                           (i.status = 'sent' and (i.token_hash is null or i.expires_at is null or i.sent_at is null))
-                       or (i.status = 'sending' and (i.token_hash is null or i.token is null))
+                       or (i.status = 'sending' and i.token_hash is null)
                        or (i.status = 'accepted' and i.accepted_at is null)
                        or (i.status = 'pending' and (i.token is null) <> (i.token_hash is null))
                        or (i.status not in ('pending', 'sending') and i.token is not null))`,
