@@ -93,9 +93,9 @@ async function sendHeld(
     if (opts.stillHeld && !(await opts.stillHeld())) return { sent, failed, stopped: true };
     const n = ctx.settings.chunkSize;
     await ctx.deps.rateLimit?.(n);
-    const claimed = await claimChunk(em, id, batch, n, new Date(Date.now() + ctx.settings.tokenTtlMs));
-    if (claimed.length === 0) break;
     const expiresAt = new Date(Date.now() + ctx.settings.tokenTtlMs);
+    const claimed = await claimChunk(em, id, batch, n, expiresAt);
+    if (claimed.length === 0) break;
     const results = await Promise.allSettled(claimed.map((c) => mail.send(messageOf(c, rollout, expiresAt))));
     const outcome = sortOutcomes(claimed, results, streak);
     if (outcome.streakHit) {
