@@ -5,8 +5,9 @@ import { Migration } from '@mikro-orm/migrations';
  *
  * - Expiry becomes a status: `sent` invitations past `expires_at` turn `expired`, and users
  *   left `invited` with no live invitation go back to access `none`.
- * - Duplicate live invitations (pending, sending, sent) of one user: the newest is kept, the
- *   others are revoked (sent) or cancelled (pending, sending; never mailed or to be mailed again).
+ * - Duplicate live invitations (pending, sending, sent) of one user: the newest sent one is kept
+ *   (a link the user holds keeps working), else the newest; the others are revoked (sent: their
+ *   links stop working) or cancelled (pending, sending: not mailed, and never will be).
  * - The partial unique index `invitations_live_user_uq` then forbids a second live invitation.
  * - `token`: the clear token of a claimed invitation while it is pending or sending, so that a
  *   message sent again (after a crash, a transient failure) carries the same link. Cleared once
@@ -22,7 +23,7 @@ update invitations set status = 'expired', updated_at = now()
  where status = 'sent' and expires_at is not null and expires_at <= now();
 
 with ranked as (
-  select id, status, row_number() over (partition by user_id order by created_at desc, id desc) as rn
+  select id, status, row_number() over (partition by user_id order by (status = 'sent') desc, created_at desc, id desc) as rn
     from invitations where status in ('pending', 'sending', 'sent'))
 update invitations i
    set status = case when r.status = 'sent' then 'revoked' else 'cancelled' end,
