@@ -31,7 +31,8 @@ export async function fireRollout(ctx: RolloutContext, id: string, now: Date = n
       [id, new Date(now.getTime() + 1_000)],
     );
     if (!row) return null;
-    await expireInvitations(t);
+    // (a backlog larger than this is the reconciler's: it sweeps in pages)
+    await expireInvitations(t, 100_000);
     const candidates = await candidatesOf(t, row);
     const plan = planRollout(candidates, { resend: row.resend, requestedIds: row.selection.userIds });
     const size = row.batch_size;

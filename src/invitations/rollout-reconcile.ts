@@ -5,6 +5,9 @@ import { sql } from '../db/sql.js';
 import { completeIfDone } from './rollout-complete.js';
 import type { RolloutContext } from './rollout-types.js';
 
+/** Expired invitations swept per statement: a backlog goes in several short transactions. */
+const EXPIRE_PAGE = 10_000;
+
 /**
  * The store is the truth: re-creates whatever Redis lost — the trigger jobs of scheduled
  * rollouts and the batch jobs of running rollouts' pending invitations — and does the store's
@@ -14,7 +17,12 @@ import type { RolloutContext } from './rollout-types.js';
 export async function reconcileRollouts(ctx: RolloutContext): Promise<{ triggers: number; batches: number; completed: number; expired: number }> {
   const { deps } = ctx;
   const em = deps.orm.em.fork() as EntityManager;
-  const expired = await expireInvitations(em);
+  let expired = 0;
+  let n: number;
+  do {
+    n = await expireInvitations(em, EXPIRE_PAGE);
+    expired += n;
+  } while (n === EXPIRE_PAGE);
   if (expired > 0) deps.log.info({ expired }, 'invitations expired');
   await deleteOldIdempotencyKeys(em);
   const [triggers, queued] = await Promise.all([deps.queues.queuedTriggers(), deps.queues.queuedBatches()]);
