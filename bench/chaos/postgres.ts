@@ -23,13 +23,15 @@ import { stringify } from 'yaml';
 import { createContext, type AppContext } from '../../src/app/context.js';
 import { loadConfig } from '../../src/config/load.js';
 import { checkInvariants, formatInvariantReport, type InvariantReport } from '../../src/db/invariants.js';
-import { sqlOne } from '../../src/db/sql.js';
+import { sql, sqlOne } from '../../src/db/sql.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import type { SyncRunRecord } from '../../src/sync/run-record.js';
 import { spawnCli } from '../../test/support/cli.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../../test/support/private-postgres.js';
 import { startPrivateRedis } from '../../test/support/redis.js';
 import { startSmtpSink } from '../../test/support/smtp-sink.js';
+import { countDeadLinks } from './lib/rollout-check.js';
+import { tokenHashOf } from './lib/rig.js';
 import type { ChaosResult, ChaosScenario } from './scenario.js';
 
 const TABLE = 'PostgreSQL restart';
@@ -409,8 +411,16 @@ export async function pgRestartMidRollout(opts: {
   let worker: ReturnType<typeof spawnCli> | null = null;
   // The sink keeps every raw message; for 20,000 messages only the recipients are needed.
   const byRecipient = new Map<string, number>();
+  const hashesOf = new Map<string, Set<string>>();
   const drain = () => {
-    for (const m of sink.messages.splice(0)) for (const to of m.envelope.to) byRecipient.set(to.toLowerCase(), (byRecipient.get(to.toLowerCase()) ?? 0) + 1);
+    for (const m of sink.messages.splice(0)) {
+      const hash = tokenHashOf(m.raw);
+      for (const to of m.envelope.to) {
+        const key = to.toLowerCase();
+        byRecipient.set(key, (byRecipient.get(key) ?? 0) + 1);
+        if (hash) hashesOf.set(key, (hashesOf.get(key) ?? new Set()).add(hash));
+      }
+    }
   };
   const drainer = setInterval(drain, 200);
   try {
@@ -484,6 +494,9 @@ export async function pgRestartMidRollout(opts: {
     const duplicates = received - uniqueRecipients;
     const duplicateBound = opts.faults.length * concurrency * chunkSize;
     const invited = await count(ctx, `select count(*) as n from users where access = 'invited'`);
+    // Every link anyone received must work: the one token each sent invitation holds.
+    const stored = await sql<{ email: string; token_hash: string | null }>(ctx.em(), `select lower(u.email) as email, i.token_hash from invitations i join users u on u.id = i.user_id where i.rollout_id = ? and i.status = 'sent'`, [rollout.id]);
+    const deadLinks = stored.reduce((a, r) => a + countDeadLinks(hashesOf.get(r.email), r.token_hash), 0);
     const invariants = await checkInvariants(ctx.em(), { lockMs: 10_000, graceMs: 15_000 });
     // Both streams: a library printing on stdout would bypass the logger's redaction.
     const lines = `${worker.stderr()}\n${stdout}`.split('\n').filter(Boolean);
@@ -497,7 +510,7 @@ export async function pgRestartMidRollout(opts: {
         return l.slice(0, 120);
       }
     }))].slice(0, 12);
-    log(`  rollout ${status}: counts ${JSON.stringify(record.counts)}; sink received ${fmt(received)} messages for ${fmt(uniqueRecipients)} recipients (lost ${lost}, duplicates ${duplicates}, bound ${duplicateBound}); ${fmt(invited)} users invited; worker ${workerAlive ? 'alive' : `exited ${worker.child.exitCode}`}`);
+    log(`  rollout ${status}: counts ${JSON.stringify(record.counts)}; sink received ${fmt(received)} messages for ${fmt(uniqueRecipients)} recipients (lost ${lost}, duplicates ${duplicates}, bound ${duplicateBound}, dead links ${deadLinks}); ${fmt(invited)} users invited; worker ${workerAlive ? 'alive' : `exited ${worker.child.exitCode}`}`);
     log(`  invariants: ${formatInvariantReport(invariants)}; worker log lines ${lines.length}, with an e-mail address ${leakyLogLines}`);
     if (warnings.length) log(`  worker warnings: ${warnings.join(' | ')}`);
 
@@ -512,11 +525,12 @@ export async function pgRestartMidRollout(opts: {
       lost,
       duplicated: duplicates,
       duplicateBound,
+      deadLinks,
       violations,
       recoverySeconds: recoveries.length ? secs(Math.max(...recoveries)) : null,
       seconds,
-      ok: lost === 0 && violations === 0 && duplicates <= duplicateBound && status === 'completed',
-      notes: `rollout ${status}; sent ${record.counts.sent}, failed ${record.counts.failed}; in flight at the faults: ${outcomes.map((o) => o.sendingAtFault).join(', ')}; recovery per fault: ${outcomes.map((o) => (o.recoveryMs === null ? 'n/a' : `${secs(o.recoveryMs)} s`)).join(', ')}; worker ${workerAlive ? 'survived' : 'died'}${leakyLogLines ? `; ${leakyLogLines} log lines with e-mail addresses` : ''}`,
+      ok: lost === 0 && violations === 0 && deadLinks === 0 && duplicates <= duplicateBound && status === 'completed',
+      notes: `rollout ${status}; sent ${record.counts.sent}, failed ${record.counts.failed}; dead links ${deadLinks}; in flight at the faults: ${outcomes.map((o) => o.sendingAtFault).join(', ')}; recovery per fault: ${outcomes.map((o) => (o.recoveryMs === null ? 'n/a' : `${secs(o.recoveryMs)} s`)).join(', ')}; worker ${workerAlive ? 'survived' : 'died'}${leakyLogLines ? `; ${leakyLogLines} log lines with e-mail addresses` : ''}`,
     };
     return {
       users: opts.users,

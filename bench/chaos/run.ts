@@ -109,7 +109,7 @@ const fmt = (n: number | null | undefined) => (n === null || n === undefined || 
 export function resultLine(r: ChaosResult): string {
   return (
     `${r.ok ? 'ok  ' : 'FAIL'} [${r.table}] ${r.scenario}: faults ${r.faults}, expected ${fmt(r.expected)}, lost ${fmt(r.lost)}, ` +
-    `duplicated ${fmt(r.duplicated)}${r.duplicateBound !== null ? ` (bound ${fmt(r.duplicateBound)})` : ''}, violations ${fmt(r.violations)}, ` +
+    `duplicated ${fmt(r.duplicated)}${r.duplicateBound !== null ? ` (bound ${fmt(r.duplicateBound)})` : ''}, ${r.deadLinks !== undefined ? `dead links ${fmt(r.deadLinks)}, ` : ''}violations ${fmt(r.violations)}, ` +
     `recovery ${r.recoverySeconds === null ? '–' : `${r.recoverySeconds} s`}, ${r.seconds} s` + (r.notes ? `\n     ${r.notes}` : '')
   );
 }

@@ -18,6 +18,8 @@ export interface ChaosResult {
   duplicated: number;
   /** the bound the duplicates must stay within (messages in flight), or null */
   duplicateBound: number | null;
+  /** rollouts: links someone received that are not accepted now (must be 0); undefined for other rows */
+  deadLinks?: number;
   /** wrongful deactivations (HR chaos) or invariant violations found by SQL afterwards */
   violations: number;
   /** seconds from the fault to the work going on again (max over faults), or null */

@@ -138,7 +138,7 @@ export async function runWorkerKill(opts: { quick: boolean; log: (line: string) 
     const inFlightTotal = kills.reduce((a, k) => a + k.inFlight, 0);
     const bound = kills.length * perKill;
     const recoveries = kills.map((k) => k.recoverySeconds).filter((x) => Number.isFinite(x));
-    const ok = v.lost === 0 && v.violations === 0 && v.duplicated <= inFlightTotal && inFlightTotal <= bound && kills.length === KILLS;
+    const ok = v.lost === 0 && v.violations === 0 && v.deadLinks === 0 && v.duplicated <= inFlightTotal && inFlightTotal <= bound && kills.length === KILLS;
     const result: ChaosResult = {
       table: TABLE,
       scenario: `${N.toLocaleString('en-US')}-user rollout, worker process SIGKILLed at ${KILLS} ${moments.every((m) => m === 'random') ? 'random moments' : `moments (${moments.join(', ')})`} and restarted`,
@@ -147,6 +147,7 @@ export async function runWorkerKill(opts: { quick: boolean; log: (line: string) 
       lost: v.lost,
       duplicated: v.duplicated,
       duplicateBound: bound,
+      deadLinks: v.deadLinks,
       violations: v.violations,
       recoverySeconds: recoveries.length ? Math.max(...recoveries) : null,
       seconds: secondsSince(t0),
@@ -154,7 +155,7 @@ export async function runWorkerKill(opts: { quick: boolean; log: (line: string) 
       notes:
         `bound = kills × concurrency × chunk = ${kills.length} × ${concurrency} × ${chunkSize}; measured in flight at the kills ${kills.map((k) => k.inFlight).join(' + ')} = ${inFlightTotal}; ` +
         `kills at ${kills.map((k) => k.atMessages).join(', ')} messages; recovery ${recoveries.join(', ')} s (worker start ${kills.map((k) => k.restartSeconds).join(', ')} s); ` +
-        `rollout ${v.status} in ${rolloutSeconds} s, ${v.sentCount} sent; ${v.usersWithDuplicates} users got 2+ messages; violations: ${kindsText(v.violationKinds)}; ` +
+        `rollout ${v.status} in ${rolloutSeconds} s, ${v.sentCount} sent; ${v.usersWithDuplicates} users got 2+ messages; dead links ${v.deadLinks}; violations: ${kindsText(v.violationKinds)}; ` +
         `batch jobs stalled ${stalledJobs} times and retaken, failed ${failedJobs}; kill moments ${moments.join(', ')}; ` +
         `QUEUE_LOCK_MS ${rig.env.QUEUE_LOCK_MS}, seed ${seed}` + (kills.length < KILLS ? `; only ${kills.length} of ${KILLS} kills happened before the rollout finished` : ''),
     };

@@ -145,13 +145,14 @@ export const SQL_INVARIANTS: readonly SqlCheck[] = [
   // ---- invitations ---------------------------------------------------------------------------
   {
     name: 'invitation_fields_match_status',
-    description: 'an invitation carries what its status needs: sending/sent a token hash (sent also sent_at and expiry), accepted its time, pending no token',
+    description: 'an invitation carries what its status needs: sending/sent a token hash (sent also sent_at and expiry), accepted its time; the clear token only while pending or sending, and then with its hash',
     query: (p) => `select i.id::text as id from invitations i
                     where ${p.org('i')} and (
                           (i.status = 'sent' and (i.token_hash is null or i.expires_at is null or i.sent_at is null))
                        or (i.status = 'sending' and i.token_hash is null)
                        or (i.status = 'accepted' and i.accepted_at is null)
-                       or (i.status = 'pending' and i.token_hash is not null))`,
+                       or (i.status = 'pending' and (i.token is null) <> (i.token_hash is null))
+                       or (i.status not in ('pending', 'sending') and i.token is not null))`,
   },
   {
     name: 'no_stuck_sending',
@@ -171,7 +172,7 @@ export const SQL_INVARIANTS: readonly SqlCheck[] = [
     name: 'deactivated_has_no_live_invitation',
     description: 'a deactivated user has no invitation pending or sent and unused (deactivation cancels and revokes them; example: the user)',
     query: (p) => `select distinct u.id::text as id from users u join invitations i on i.user_id = u.id
-                    where u.status = 'deactivated' and i.status in ('pending', 'sent') and ${p.org('u')}`,
+                    where u.status = 'deactivated' and i.status in ('pending', 'sending', 'sent') and ${p.org('u')}`,
   },
 
   // ---- rollouts ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ExistingUser } from '../domain/sync-plan.js';
 import type { Rejection, SyncRecord } from '../domain/employee-record.js';
+import { WITHDRAW_INVITATIONS_SQL } from './invitation-repository.js';
 import { bound, sql, sqlOne } from './sql.js';
 
 /** Set-based statements of the sync engine: one statement per page, never one per employee. */
@@ -393,16 +394,6 @@ export async function resolveManagers(em: EntityManager, connectorId: string, _s
   );
   return { linked: Number(res[0]?.linked ?? 0), unresolved: Number(res[0]?.unresolved ?? 0) };
 }
-
-/**
- * A deactivated user loses access: pending invitations are cancelled and links already sent
- * but not accepted stop working. Used inside a statement whose CTE `d` returns the user ids.
- */
-export const WITHDRAW_INVITATIONS_SQL = `
-       update invitations i set
-         status = case when i.status = 'sent' then 'revoked' else 'cancelled' end,
-         last_error = coalesce(i.last_error, 'user_deactivated'), updated_at = now()
-        where i.user_id in (select id from d) and i.status in ('pending', 'sent')`;
 
 /**
  * Deactivates the users a run listed for deactivation that are still active and still

@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import type { HrEmployee } from '../../connectors/types.js';
 import type { MappingConfig, MappingEntry } from '../config/schema.js';
+import { isValidEmail, parseEmailAddress } from './email-address.js';
 
 /** Why an HR record was not synced. Short snake_case codes; the list grows as needed. */
 export type RejectionReason =
@@ -52,17 +53,12 @@ export const FIELD_LIMITS = {
   attribute: 1000,
 } as const;
 
-// Pragmatic address check: one @, no spaces or specials, a dot in the domain, no empty labels.
-const EMAIL_RE = /^[^\s@<>()[\],;:"\\]+@[^\s@<>()[\],;:"\\.]+(\.[^\s@<>()[\],;:"\\.]+)+$/;
-// eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f]/;
 const DATE_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 const ACTIVE = new Set(['active', 'employed', 'current', 'enabled']);
 const INACTIVE = new Set(['inactive', 'terminated', 'former', 'disabled', 'left']);
 
-export function isValidEmail(s: string): boolean {
-  return s.length <= FIELD_LIMITS.email && EMAIL_RE.test(s) && !CONTROL_RE.test(s);
-}
+/** The one address rule (src/domain/email-address.ts): what the store holds, the mailer can send to. */
+export { isValidEmail };
 
 export function isValidIsoDate(s: string): boolean {
   if (!DATE_RE.test(s)) return false;
@@ -140,9 +136,12 @@ export function toSyncRecord(e: HrEmployee, mapping: CompiledMapping): SyncRecor
   if (hasNul(externalId)) return { externalId: null, reason: 'invalid_characters', detail: 'employeeId contains a NUL character' };
   if (!externalId) return { externalId: null, reason: 'missing_employee_id', detail: 'the record has no employee id' };
   if (externalId.length > FIELD_LIMITS.externalId) return { externalId: externalId.slice(0, 64), reason: 'field_too_long', detail: `employeeId is longer than ${FIELD_LIMITS.externalId} characters` };
-  const email = e.email?.trim() ?? '';
-  if (!email) return { externalId, reason: 'no_email', detail: 'the record has no work e-mail' };
-  if (!isValidEmail(email)) return { externalId, reason: 'invalid_email', detail: 'the work e-mail is not a valid address' };
+  const rawEmail = e.email?.trim() ?? '';
+  if (!rawEmail) return { externalId, reason: 'no_email', detail: 'the record has no work e-mail' };
+  const parsedEmail = parseEmailAddress(rawEmail);
+  if (!parsedEmail.ok) return { externalId, reason: 'invalid_email', detail: `the work e-mail is not an address a mail server takes (${parsedEmail.problem.replace('_', ' ')})` };
+  // IDN domains are kept in punycode: the form every SMTP server takes
+  const email = parsedEmail.address;
   const active = normalizeStatus(e.status ?? 'active');
   if (active === null) return { externalId, reason: 'invalid_status', detail: `status "${String(e.status).slice(0, 40)}" is neither active nor inactive` };
   for (const [name, v] of [['startDate', e.startDate], ['endDate', e.endDate]] as const) {

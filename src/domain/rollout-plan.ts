@@ -1,11 +1,17 @@
 /** Pure rules of a rollout: whom it reaches and why others are skipped. No I/O, no clock. */
 
+import { isValidEmail } from './email-address.js';
+
 export type LoginMethod = 'password' | 'sso' | 'magic_link';
 export const LOGIN_METHODS: readonly LoginMethod[] = ['password', 'sso', 'magic_link'];
 
 export type RolloutStatus = 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled' | 'failed';
 
-export type SkipReason = 'deactivated' | 'no_email' | 'already_invited' | 'already_active' | 'not_found';
+/**
+ * Why a user was not invited: `already_invited` — they hold a sent, unexpired invitation;
+ * `pending_elsewhere` — another rollout is about to send them one.
+ */
+export type SkipReason = 'deactivated' | 'no_email' | 'invalid_email' | 'already_invited' | 'pending_elsewhere' | 'already_active' | 'not_found';
 
 export interface RolloutCandidate {
   id: string;
@@ -37,22 +43,17 @@ export function planRollout(candidates: readonly RolloutCandidate[], opts: { res
     seen.add(u.id);
     if (u.status !== 'active') skip('deactivated');
     else if (!u.email) skip('no_email');
+    // stored before the one address rule (src/domain/email-address.ts); the next sync rejects the record
+    else if (!isValidEmail(u.email)) skip('invalid_email');
     else if (u.access === 'active') skip('already_active');
     else if (u.access === 'invited' && !opts.resend) skip('already_invited');
-    else if (u.pendingElsewhere) skip('already_invited');
+    else if (u.pendingElsewhere) skip('pending_elsewhere');
     else targets.push(u.id);
   }
   if (opts.requestedIds) {
     for (const id of new Set(opts.requestedIds)) if (!seen.has(id)) skip('not_found');
   }
   return { targets, skipped };
-}
-
-/** Splits targets into numbered batches of at most `size`. */
-export function batchesOf<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
 }
 
 /** Which status changes an administrator may make. */

@@ -1,8 +1,14 @@
+import { isValidEmail } from '../domain/email-address.js';
 import { buildAcceptUrl, type CompiledInvitationTemplates } from '../mail/invitation-template.js';
+import { MailSendError } from '../mail/mail-send-error.js';
 import type { MailTransport } from '../mail/types.js';
-import type { InvitationMessage, MailPort } from './rollout-service.js';
+import type { InvitationMessage, MailPort } from './rollout-types.js';
 
-/** Fills the compiled invitation template for one recipient and hands it to the transport. */
+/**
+ * Fills the compiled invitation template for one recipient and hands it to the transport.
+ * Every copy of one invitation has the same Message-ID (`<invitation id>@<sender's domain>`),
+ * so mail clients group a message sent again after a crash with the first one.
+ */
 export class InvitationMailer implements MailPort {
   constructor(
     private readonly templates: CompiledInvitationTemplates,
@@ -11,6 +17,9 @@ export class InvitationMailer implements MailPort {
   ) {}
 
   async send(m: InvitationMessage): Promise<void> {
+    // The store holds only addresses this validator accepts (import and the API use it too):
+    // anything else is refused here, for that invitation alone, before any server sees it.
+    if (!isValidEmail(m.to)) throw new MailSendError('invalid_recipient', 'the address is not one an SMTP server can take', { permanent: true });
     const mail = this.templates.build(
       {
         to: m.to,
@@ -22,7 +31,7 @@ export class InvitationMailer implements MailPort {
         acceptUrl: buildAcceptUrl(this.appUrl, m.token),
         expiresAt: m.expiresAt,
       },
-      { logId: m.invitationId, headers: { 'X-Hrsync-Invitation-Id': m.invitationId } },
+      { logId: m.invitationId, messageIdLocal: m.invitationId, headers: { 'X-Hrsync-Invitation-Id': m.invitationId } },
     );
     await this.transport.send(mail);
   }

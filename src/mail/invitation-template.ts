@@ -57,6 +57,8 @@ export interface RenderedInvitation {
 export interface BuildInvitationOptions {
   /** Message-ID to use (e.g. derived from the invitation id, so a retry sends the same id). */
   messageId?: string;
+  /** The local part of the Message-ID, its domain the sender's: the same value gives the same Message-ID. */
+  messageIdLocal?: string;
   date?: Date;
   /** Extra header fields, e.g. { 'X-Hrsync-Invitation-Id': id }. Values must not be secrets. */
   headers?: Readonly<Record<string, string>>;
@@ -298,7 +300,11 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
       const { variant, values, subject } = prepare(data);
       const to = normalizeAddress(data.to ?? '');
       const name = [data.firstName, data.lastName].filter((x): x is string => !!x).map(cleanSingleLine).join(' ');
-      const messageId = o.messageId ? normalizeMessageId(o.messageId) : createMessageId(messageIdDomain);
+      const messageId = o.messageId
+        ? normalizeMessageId(o.messageId)
+        : o.messageIdLocal
+          ? normalizeMessageId(`${o.messageIdLocal}@${messageIdDomain}`)
+          : createMessageId(messageIdDomain);
       const raw = variant.mime.build(
         { from, to: formatMailbox({ name, address: to }), subject, messageId, date: o.date ?? new Date(), extra: o.headers },
         values,

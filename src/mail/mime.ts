@@ -9,7 +9,7 @@
  * source, whatever each piece's length.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { domainToASCII } from 'node:url';
+import { parseEmailAddress } from '../domain/email-address.js';
 import type { SegmentTemplate } from './segment-template.js';
 import { MailSendError } from './mail-send-error.js';
 
@@ -167,29 +167,16 @@ export interface MailAddress {
   address: string;
 }
 
-const LOCAL_PART = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$/;
-const DOMAIN = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-const ADDRESS_LITERAL = /^\[[0-9A-Fa-f:.]+\]$/;
-
 /**
- * An address usable in an SMTP envelope and a header: ASCII local part (dot-atom), domain
- * converted to punycode. Anything else is refused with a permanent MailSendError — it can
- * never be delivered, and nothing of it may reach a header.
+ * An address usable in an SMTP envelope and a header, by the one rule the store's addresses
+ * pass too (src/domain/email-address.ts): ASCII dot-atom local part, domain in punycode.
+ * Anything else is refused with a permanent MailSendError — it can never be delivered, and
+ * nothing of it may reach a header.
  */
 export function normalizeAddress(address: string): string {
-  const a = address.trim();
-  const at = a.lastIndexOf('@');
-  const local = at > 0 ? a.slice(0, at) : '';
-  const rawDomain = at > 0 ? a.slice(at + 1) : '';
-  const domain = ADDRESS_LITERAL.test(rawDomain) ? rawDomain : domainToASCII(rawDomain);
-  if (
-    local.length === 0 || local.length > 64 || !LOCAL_PART.test(local) ||
-    local.startsWith('.') || local.endsWith('.') || local.includes('..') ||
-    domain === '' || !(DOMAIN.test(domain) || ADDRESS_LITERAL.test(domain))
-  ) {
-    throw new MailSendError('invalid_recipient', 'invalid e-mail address', { permanent: true });
-  }
-  return `${local}@${domain}`;
+  const p = parseEmailAddress(address);
+  if (!p.ok) throw new MailSendError('invalid_recipient', 'invalid e-mail address', { permanent: true });
+  return p.address;
 }
 
 const ATOM_PHRASE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+$/;

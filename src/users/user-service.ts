@@ -1,8 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { ensureNamed, WITHDRAW_INVITATIONS_SQL } from '../db/sync-repository.js';
+import { ensureNamed } from '../db/sync-repository.js';
+import { WITHDRAW_INVITATIONS_SQL } from '../db/invitation-repository.js';
 import { bound, isUniqueViolation, sql, sqlOne } from '../db/sql.js';
-import { isValidEmail } from '../domain/employee-record.js';
+import { isValidEmail, normalizeEmail } from '../domain/email-address.js';
 import { AppError } from '../lib/errors.js';
 
 /** A user as CLI `--json` and HTTP show it (interfaces.md). */
@@ -184,7 +185,7 @@ export async function findUserByEmail(em: EntityManager, organizationId: string,
 const name = z.string().trim().min(1).max(200);
 export const createUserSchema = z
   .object({
-    email: z.string().trim().max(254).refine(isValidEmail, 'not a valid e-mail address'),
+    email: z.string().trim().max(254).refine(isValidEmail, 'not a valid e-mail address').transform((s) => normalizeEmail(s) ?? s),
     firstName: name.nullable().optional(),
     lastName: name.nullable().optional(),
     jobTitle: z.string().trim().max(500).nullable().optional(),

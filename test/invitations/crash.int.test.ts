@@ -58,7 +58,8 @@ describe('never lost', () => {
   it('restores the work after Redis loses everything mid-rollout, and completes', async () => {
     sink.reset();
     const ids = (await svc.userIds()).slice(0, 300);
-    await svc.store.query(`update users set access = 'none'`);
+    // the first test's invitations lapse (one live invitation per user: they would be skipped as already_invited)
+    await svc.store.query(`update invitations set expires_at = now() - interval '1 second' where status = 'sent'`);
     const workers = await svc.startWorkers();
     const r = await svc.ctx.rollouts().create(svc.org, { userIds: ids, loginMethod: 'sso' });
     const scheduled = await svc.ctx.rollouts().create(svc.org, { userIds: ids.slice(0, 5), loginMethod: 'sso', sendAt: new Date(Date.now() + 4_000).toISOString(), resend: true });

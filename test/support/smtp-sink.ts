@@ -8,6 +8,7 @@
  *   reject      reply 550 (or `code`) to RCPT TO for the listed recipients, always
  *   refuseConnections  greet the first N connections with 421 and hang up
  *   delayMs     wait before answering each DATA
+ *   rejectSender   reply 550 (or `code`) to MAIL FROM: the server refuses the sender
  *
  * Faults can be changed at any time with setFaults(); reset() clears messages and counters.
  */
@@ -20,6 +21,7 @@ export interface SinkFaults {
   reject?: { recipients: string[]; code?: number; message?: string };
   refuseConnections?: number;
   delayMs?: number;
+  rejectSender?: { code?: number; message?: string };
 }
 
 export interface SmtpSinkOptions {
@@ -30,6 +32,8 @@ export interface SmtpSinkOptions {
   capture?: boolean;
   /** Called with every message received (also with `capture: false`): for callers that keep only what they need. */
   onMessage?: (m: { envelope: { from: string; to: string[] }; raw: Buffer }) => void;
+  /** Listen on this port (default: any free one): to stop a sink and start it again where clients look for it. */
+  port?: number;
 }
 
 export interface CapturedMessage {
@@ -136,6 +140,11 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       // onClose also runs for refused connections; count only the ones onConnect let in
       if (open.delete(session.id)) stats.openConnections--;
     },
+    onMailFrom(_address, _session, cb) {
+      const f = faults.rejectSender;
+      if (f) return cb(smtpError(f.code ?? 550, f.message ?? '5.7.1 Sender address rejected: not owned by user'));
+      cb();
+    },
     onRcptTo(address, _session, cb) {
       stats.rcptAttempts++;
       const rcpt = address.address.toLowerCase();
@@ -198,7 +207,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

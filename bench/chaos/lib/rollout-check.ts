@@ -14,6 +14,8 @@ export interface RolloutVerdict {
   duplicated: number;
   /** users who got more than one message */
   usersWithDuplicates: number;
+  /** links received that do not work: per user, token hashes received other than the one their invitation holds */
+  deadLinks: number;
   violations: number;
   /** each violation kind with its count (only kinds that occurred) */
   violationKinds: Record<string, number>;
@@ -42,6 +44,7 @@ export async function judgeRollout(rig: Rig, rolloutId: string, opts: { otherRec
   let lost = 0;
   let duplicated = 0;
   let usersWithDuplicates = 0;
+  let deadLinks = 0;
   const targetedEmails = new Set<string>();
   for (const r of rows) {
     statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -52,6 +55,7 @@ export async function judgeRollout(rig: Rig, rolloutId: string, opts: { otherRec
       duplicated += got.count - 1;
       usersWithDuplicates++;
     }
+    deadLinks += countDeadLinks(got?.hashes, r.status === 'sent' ? r.token_hash : null);
     if (r.status !== 'sent') bump(`invitation_${r.status}`);
     else if (!r.token_hash || !got?.hashes.has(r.token_hash)) bump('link_not_working');
     if (r.access !== 'invited') bump(`user_access_${r.access}`);
@@ -59,6 +63,7 @@ export async function judgeRollout(rig: Rig, rolloutId: string, opts: { otherRec
   if (rollout?.status !== 'completed') bump(`rollout_${rollout?.status ?? 'missing'}`);
   if ((rollout?.targeted ?? -1) !== rows.length) bump('targeted_mismatch');
   bump('message_without_link', rig.mail.noToken);
+  bump('dead_link', deadLinks);
   let strangers = 0;
   for (const [to, r] of rig.mail.byRecipient) if (!targetedEmails.has(to) && !opts.otherRecipients?.has(to)) strangers += r.count;
   bump('message_to_someone_not_targeted', strangers);
@@ -69,6 +74,7 @@ export async function judgeRollout(rig: Rig, rolloutId: string, opts: { otherRec
     lost,
     duplicated,
     usersWithDuplicates,
+    deadLinks,
     violations: Object.values(kinds).reduce((a, b) => a + b, 0),
     violationKinds: kinds,
     statuses,
@@ -78,4 +84,16 @@ export async function judgeRollout(rig: Rig, rolloutId: string, opts: { otherRec
 export function kindsText(kinds: Record<string, number>): string {
   const e = Object.entries(kinds);
   return e.length ? e.map(([k, n]) => `${k} ${n}`).join(', ') : 'none';
+}
+
+/**
+ * Links a user received that would not be accepted now: every distinct token (by hash) they
+ * got, except the one their sent invitation holds. Every copy of an invitation carries the same
+ * token, so a re-sent message adds no dead link; a fresh token per re-send would add one.
+ */
+export function countDeadLinks(received: Set<string> | undefined, validHash: string | null): number {
+  if (!received) return 0;
+  let dead = 0;
+  for (const h of received) if (h !== validHash) dead++;
+  return dead;
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { checkIdempotencyKey, idempotent } from '../../db/idempotency-keys.js';
 import { AppError } from '../../lib/errors.js';
 import { getUser, listUsers, updateUser } from '../../users/user-service.js';
 import { scopeOf } from '../auth.js';
@@ -27,8 +28,18 @@ export function registerUserRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const organizationId = scopeOf(request, body.organizationId, { required: true })!;
     const { organizationId: _o, invite, ...input } = body;
     const createdBy = request.principal?.kind === 'organization' ? `token:${request.principal.tokenId}` : 'admin';
-    const result = await deps.rollouts.createUser(organizationId, input, invite ? { loginMethod: invite.loginMethod, message: invite.message ?? null } : undefined, createdBy);
-    return reply.code(201).send(result);
+    const inviteWith = invite ? { loginMethod: invite.loginMethod, message: invite.message ?? null } : undefined;
+    // With an `Idempotency-Key` header: the same key and body again get the first response (one user, one rollout).
+    const key = checkIdempotencyKey(request.headers['idempotency-key']);
+    if (!key) return reply.code(201).send(await deps.rollouts.createUser(organizationId, input, inviteWith, createdBy));
+    let afterCommit: (() => Promise<void>) | null = null;
+    const r = await idempotent(deps.em(), { organizationId, scope: 'POST /api/users', key, body: request.body }, async (tx) => {
+      const created = await deps.rollouts.createUserIn(tx, organizationId, input, inviteWith, createdBy);
+      afterCommit = created.afterCommit;
+      return { statusCode: 201, response: created.result };
+    });
+    if (afterCommit) await (afterCommit as () => Promise<void>)();
+    return reply.code(r.statusCode).header('idempotent-replayed', String(r.replayed)).send(r.response);
   });
 
   // Roles, location, groups, names, an admin's deactivation: never an invitation.

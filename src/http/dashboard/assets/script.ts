@@ -32,6 +32,15 @@ export const SCRIPT = String.raw`(function () {
     });
   });
 
+  // Forms that must not be sent twice (the invite confirmation): the button is disabled once
+  // sent. The server does not rely on it: the form's one-time key makes a second submit show
+  // what the first created.
+  $$('form[data-submit-once]').forEach(function (f) {
+    f.addEventListener('submit', function () {
+      setTimeout(function () { $$('button[type="submit"]', f).forEach(function (b) { b.disabled = true; b.setAttribute('aria-disabled', 'true'); }); }, 0);
+    });
+  });
+
   // Users: select a page at once, count the selection, highlight rows.
   var selForm = $('#selection-form');
   if (selForm) {

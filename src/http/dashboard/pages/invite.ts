@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { idempotent } from '../../../db/idempotency-keys.js';
 import { LOGIN_METHODS, type LoginMethod, type SkipReason } from '../../../domain/rollout-plan.js';
 import { MAX_MESSAGE_LENGTH, type RolloutFilter } from '../../../invitations/rollout-service.js';
 import { isAppError } from '../../../lib/errors.js';
@@ -191,7 +193,7 @@ ${errors.general ? html`<div class="notice notice-error" role="alert">${errors.g
 </form>`;
 }
 
-const REASON_ORDER: SkipReason[] = ['deactivated', 'no_email', 'already_invited', 'already_active', 'not_found'];
+const REASON_ORDER: SkipReason[] = ['deactivated', 'no_email', 'invalid_email', 'already_invited', 'pending_elsewhere', 'already_active', 'not_found'];
 
 async function previewPage(dash: Dashboard, ctx: PageContext, org: Org, s: InviteState, r: Resolved, sendAt: Date | null): Promise<SafeHtml> {
   const p = await previewRollout(dash.deps.em(), org.id, r.selection, s.resend);
@@ -225,8 +227,8 @@ ${pageHead('Review the invitation', { crumbs: [{ href: usersLink(org, s), label:
   </dl>
 </section>
 <div class="actions">
-  <form method="post" action="${orgPath(org, 'invite')}" class="inline">
-    ${csrfField(ctx)}<input type="hidden" name="step" value="confirm">${selectionFields(s)}${optionFields(s)}
+  <form method="post" action="${orgPath(org, 'invite')}" class="inline" data-submit-once>
+    ${csrfField(ctx)}<input type="hidden" name="step" value="confirm"><input type="hidden" name="submissionKey" value="${randomUUID()}">${selectionFields(s)}${optionFields(s)}
     <button class="btn btn-primary" type="submit">${verb} ${formatCount(p.invite)} invitation${p.invite === 1 ? '' : 's'}</button>
   </form>
   <form method="post" action="${orgPath(org, 'invite')}" class="inline">
@@ -253,12 +255,20 @@ export function registerInvitePages(app: FastifyInstance, dash: Dashboard): void
     if (step === 'preview') return show(await previewPage(dash, ctx, org, s, resolved, sendAt));
     if (step !== 'confirm') return show(formPage(ctx, org, s, resolved, {}));
     try {
-      const rollout = await dash.deps.rollouts.create(
-        org.id,
-        { ...resolved.selection, loginMethod: s.loginMethod as LoginMethod, message: s.message?.trim() || null, resend: s.resend, ...(sendAt ? { sendAt: sendAt.toISOString() } : {}) },
-        { createdBy: dash.createdBy(request) },
-      );
-      return seeOther(reply, orgPath(org, 'rollouts', rollout.id), { notice: 'rollout_created' });
+      const input = { ...resolved.selection, loginMethod: s.loginMethod as LoginMethod, message: s.message?.trim() || null, resend: s.resend, ...(sendAt ? { sendAt: sendAt.toISOString() } : {}) };
+      const createdBy = dash.createdBy(request);
+      // The confirm form's one-time key: a second submit of the same page (a double click, a
+      // reload, the back button) shows the rollout the first one created instead of another.
+      const key = field(form, 'submissionKey');
+      if (!key || !isUuid(key)) return show(formPage(ctx, org, s, resolved, { general: 'This form has expired; review the invitation again.' }), 400);
+      let afterCommit: (() => Promise<void>) | null = null;
+      const r = await idempotent(dash.deps.em(), { organizationId: org.id, scope: 'dashboard invite', key, body: { key } }, async (tx) => {
+        const created = await dash.deps.rollouts.createIn(tx, org.id, input, { createdBy });
+        afterCommit = created.afterCommit;
+        return { statusCode: 303, response: { id: created.record.id } };
+      });
+      if (afterCommit) await (afterCommit as () => Promise<void>)();
+      return seeOther(reply, orgPath(org, 'rollouts', r.response.id), { notice: 'rollout_created' });
     } catch (err) {
       if (isAppError(err) && err.code === 'validation_failed') return show(formPage(ctx, org, s, resolved, { general: err.message }), 400);
       if ((err as { name?: string }).name === 'ZodError') return show(formPage(ctx, org, s, resolved, { general: 'Some values are not valid; check them and try again.' }), 400);

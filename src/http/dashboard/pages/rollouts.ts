@@ -47,6 +47,7 @@ export function progressOf(r: RolloutRecord): RolloutProgress {
   const [phasePrefix, phaseAt]: [string, string | null] =
     r.status === 'scheduled' ? ['Scheduled for', r.sendAt]
     : r.status === 'running' ? [`Sending: ${formatCount(done)} of ${formatCount(c.targeted)} done`, null]
+    : r.status === 'paused' && r.error ? [`Paused by a mail fault after ${formatCount(done)} of ${formatCount(c.targeted)} (nobody failed): ${r.error}`, null]
     : r.status === 'paused' ? [r.startedAt ? `Paused after ${formatCount(done)} of ${formatCount(c.targeted)}` : 'Paused before it started', null]
     : r.status === 'completed' ? ['Completed', r.finishedAt]
     : r.status === 'cancelled' ? ['Cancelled', r.finishedAt]
