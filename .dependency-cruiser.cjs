@@ -57,7 +57,7 @@ module.exports = {
     {
       name: 'domain-is-pure',
       severity: 'error',
-      comment: 'src/domain holds pure rules: no I/O, so it imports only itself, the HR record and config types, zod, hashing and URL parsing (node:url's domainToASCII for IDN addresses).',
+      comment: 'src/domain holds pure rules: no I/O, so it imports only itself, the HR record and config types, zod, hashing and URL parsing (domainToASCII of node:url for IDN addresses).',
       from: { path: '^src/domain/', pathNot: TEST },
       to: { pathNot: ['^src/domain/', '^connectors/types\\.ts$', '^src/config/schema\\.ts$', '^src/lib/errors\\.ts$', 'node_modules/zod/', '^(node:)?crypto$', '^(node:)?url$'] },
     },
