@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/paths.js';
 import { createContext, type AppContext } from '../app/context.js';
-import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
+import { createToken, listTokens, revokeToken, type TokenScope } from '../auth/tokens.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
@@ -215,8 +215,9 @@ export function buildProgram(): Command {
     .description('print a new API token for one organization (shown once; the last line of stdout is the token alone)')
     .requiredOption('--org <id>', 'the organization the token acts for')
     .option('--name <name>', 'what the token is for')
-    .action(async (opts: { org: string; name?: string }) => {
-      const { token, record } = await withContext((ctx) => createToken(ctx.em(), opts.org, opts.name));
+    .option('--scope <scope...>', 'what the token may be used for: api (default) and/or scim (the SCIM 2.0 endpoint /scim/v2)')
+    .action(async (opts: { org: string; name?: string; scope?: TokenScope[] }) => {
+      const { token, record } = await withContext((ctx) => createToken(ctx.em(), opts.org, opts.name, opts.scope ?? ['api']));
       process.stderr.write(`token ${record.id} for organization ${record.organizationId} (store it now: it is not shown again)\n`);
       out(token);
     });

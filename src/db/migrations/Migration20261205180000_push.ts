@@ -1,0 +1,44 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/**
+ * Changes pushed to hrsync (issue 18): SCIM 2.0 and vendor webhooks.
+ * - sync runs may be triggered by a webhook or a SCIM request (and, later, on demand);
+ * - API tokens carry scopes: `api` (the /api routes, as every token so far) and/or `scim`;
+ * - group memberships written by a SCIM client are theirs (`scim`), apart from HR's (`sync`);
+ * - SCIM clients find users by userName and externalId (kept in users.attributes);
+ * - per-connector webhook counters: last event, accepted and rejected deliveries.
+ */
+export class Migration20261205180000_push extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`
+alter table sync_runs drop constraint if exists sync_runs_trigger_check;
+alter table sync_runs add constraint sync_runs_trigger_check
+  check (trigger in ('manual', 'schedule', 'api', 'webhook', 'scim', 'on_demand'));
+
+alter table api_tokens add column if not exists scopes text[] not null default '{api}';
+
+alter table group_memberships drop constraint if exists group_memberships_source_check;
+alter table group_memberships add constraint group_memberships_source_check check (source in ('sync', 'manual', 'scim'));
+
+create index if not exists users_scim_user_name_idx on users (connector_id, lower(attributes->>'scimUserName')) where attributes->>'scimUserName' is not null;
+create index if not exists users_scim_external_id_idx on users (connector_id, (attributes->>'scimExternalId')) where attributes->>'scimExternalId' is not null;
+
+create table if not exists webhook_stats (
+  connector_id text primary key references connectors(id) on delete cascade,
+  last_event_at timestamptz,
+  accepted bigint not null default 0,
+  rejected bigint not null default 0,
+  last_rejected_at timestamptz
+);
+`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`
+drop table if exists webhook_stats;
+drop index if exists users_scim_user_name_idx;
+drop index if exists users_scim_external_id_idx;
+alter table api_tokens drop column if exists scopes;
+`);
+  }
+}
