@@ -187,7 +187,7 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
     }
     await insertRejections(t, runId, rejections);
     // Someone active again withdraws a deactivation still waiting for approval.
-    const stillHere = plan.updates.filter((u) => u.record.active).map((u) => u.user.id);
+    const stillHere = records.filter((r) => r.active).map((r) => lookup.byExternalId.get(r.externalId)?.id).filter((id): id is string => id !== undefined);
     if (stillHere.length > 0) await withdrawHeld(t, cc.id, stillHere);
 
     if (terminations.length > 0) {

@@ -30,7 +30,7 @@ export async function startScim(opts: { deactivation?: { maxPercent?: number; ma
     {
       organizations: [
         { id: 'acme', name: 'Acme', connectors: [{ id: 'acme-scim', type: 'scim', deactivation: opts.deactivation ?? { maxPercent: 100 } }, ...(opts.extraConnectors ?? [])] },
-        { id: 'globex', name: 'Globex', connectors: [{ id: 'globex-scim', type: 'scim' }] },
+        { id: 'globex', name: 'Globex', connectors: [{ id: 'globex-scim', type: 'scim', deactivation: opts.deactivation ?? { maxPercent: 100 } }] },
       ],
     },
     { REDIS_URL, HRSYNC_QUEUE_PREFIX: prefix, APP_URL: 'http://hrsync.test' },

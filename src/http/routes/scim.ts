@@ -87,7 +87,7 @@ async function scimRoutes(app: FastifyInstance, opts: { deps: HttpDeps }): Promi
     if (isAppError(err)) {
       const status = httpStatus(err.code);
       if (status >= 500) request.log.error({ code: err.code }, 'scim request failed');
-      return send(reply, status, new ScimError(status, status >= 500 ? 'internal error' : err.message).toBody());
+      return send(reply, status, new ScimError(status, status >= 500 ? 'internal error' : err.message, status === 400 ? 'invalidValue' : undefined).toBody());
     }
     const e = err as { statusCode?: number; message?: string };
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
