@@ -68,7 +68,10 @@ export interface HrConnector<C = unknown> {
    * The result has one entry per id asked for: the employee as the vendor reports it now,
    * or `null` when the vendor says the id does not exist (404 / absent from a by-id answer).
    * A request that fails (5xx after retries, timeout, auth) throws: the caller must treat
-   * every id of that call as unknown, never as gone.
+   * every id of that call as unknown, never as gone. A record the vendor returned but that
+   * cannot be read (malformed) is reported through `ctx.reject` and its id is left out of the
+   * map: unknown too. Inactive employees are returned (status 'inactive') whatever
+   * `ctx.includeInactive` says.
    */
   lookupEmployees?(config: C, externalIds: readonly string[], ctx: ConnectorContext): Promise<Map<string, HrEmployee | null>>;
 }

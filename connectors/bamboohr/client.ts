@@ -97,8 +97,29 @@ export class BamboohrApi {
     }
   }
 
+  /**
+   * The employees with these ids, as the dataset reports them now (any status): one dataset
+   * request per batch, filter `eeid eq 1 or eeid eq 2 …` (eq works on numeric fields; `or`
+   * alone, never mixed with `and`, as the filter grammar requires). An id absent from the
+   * answer is not in BambooHR (deleted, or never existed).
+   */
+  async rowsByIds(ids: readonly string[]): Promise<DatasetPage['data']> {
+    if (ids.length === 0) return [];
+    const filter = ids.map((id) => `eeid eq ${filterValue(id)}`).join(' or ');
+    const p = await this.datasetPage({ fields: DATASET_FIELDS, filter, orderBy: 'eeid asc', page: 1, pageSize: Math.min(1000, ids.length) });
+    if (p.meta.totalPages > 1 || p.data.length > ids.length) {
+      throw new AppError('connector_bad_response', `BambooHR: asked for ${ids.length} employees by id, got ${p.meta.totalItems}`, { retryable: true });
+    }
+    return p.data;
+  }
+
   /** The cheapest authenticated request that proves the key may read employees: one row, one field. */
   async check(): Promise<void> {
     await this.datasetPage({ fields: ['eeid'], filter: `status in ('Active','Inactive')`, page: 1, pageSize: 1 });
   }
+}
+
+/** An id in a dataset filter: a number as it is, anything else quoted ('' escapes a quote). */
+function filterValue(id: string): string {
+  return /^\d+$/.test(id) ? id : `'${id.replaceAll("'", "''")}'`;
 }

@@ -1,6 +1,8 @@
 import type { ConnectorContext, HrConnector, HrEmployee } from '../types.js';
 import { parseOptions, type ConnectorHttpDeps } from '../http/client.js';
 import { mapRecords } from '../http/records.js';
+import { distinctIds, mapLookupRows } from '../http/lookup.js';
+import { AppError } from '../../src/lib/errors.js';
 import { PersonioApi } from './client.js';
 import { toEmployee } from './map.js';
 import { personioEmployeeSchema, personioOptionsSchema, type PersonioOptions } from './schemas.js';
@@ -23,6 +25,23 @@ export function createPersonioConnector(deps: ConnectorHttpDeps = {}): HrConnect
 
     listEmployees(config, ctx) {
       return listEmployees(config, ctx, deps);
+    },
+
+    /**
+     * v1 has no filter on ids: one GET /v1/company/employees/{id} per id, one at a time (the
+     * shared client waits out 429 + Retry-After), a 404 being "gone".
+     */
+    async lookupEmployees(config, externalIds, ctx) {
+      const options = parseOptions(personioOptionsSchema, config, 'Personio');
+      const api = PersonioApi.create(options, ctx, deps);
+      const out = new Map<string, HrEmployee | null>();
+      for (const id of distinctIds(externalIds)) {
+        if (ctx.signal?.aborted) throw new AppError('connector_request_failed', 'the look-up was cancelled (run aborted)');
+        const row = await api.employeeById(id);
+        mapLookupRows(row ? [row] : [], personioEmployeeSchema, toEmployee, idOfRow, ctx, out, [id]);
+      }
+      ctx.log.info({ vendor: 'Personio', asked: externalIds.length, requests: api.stats.requests, retries: api.stats.retries }, 'connector look-up finished');
+      return out;
     },
   };
 }

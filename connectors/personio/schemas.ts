@@ -41,6 +41,13 @@ export const employeesPageSchema = z.looseObject({
   data: z.array(z.looseObject({ type: z.string().optional(), attributes: z.record(z.string(), z.unknown()) })),
 });
 export type EmployeesPage = z.infer<typeof employeesPageSchema>;
+export type EmployeeRow = EmployeesPage['data'][number];
+
+/** GET /v1/company/employees/{id}: one employee in the same shape as a listing's rows. */
+export const employeeResponseSchema = z.looseObject({
+  success: z.literal(true),
+  data: z.looseObject({ type: z.string().optional(), attributes: z.record(z.string(), z.unknown()) }),
+});
 
 // ---- one employee: attributes are { label, value, type, universal_id } --------------------------
 
