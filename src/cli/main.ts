@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/paths.js';
 import { createContext, type AppContext } from '../app/context.js';
 import { createToken, listTokens, revokeToken, type TokenScope } from '../auth/tokens.js';
+import { webhookStats } from '../webhooks/webhook-stats.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
@@ -136,8 +137,8 @@ export function buildProgram(): Command {
     .argument('<connectorId>')
     .option('--json', 'print the result as JSON', false)
     .action(async (connectorId: string, opts: { json: boolean }) => {
-      const result = await withContext((ctx) => ctx.sync.checkConnector(connectorId));
-      out(opts.json ? JSON.stringify(result) : `${connectorId} (${result.type}): connection and credentials ok (${result.tookMs} ms)`);
+      const [result, hooks] = await withContext(async (ctx) => [await ctx.sync.checkConnector(connectorId), (await webhookStats(ctx.em(), [connectorId])).get(connectorId) ?? null] as const);
+      out(opts.json ? JSON.stringify({ ...result, webhooks: hooks }) : `${connectorId} (${result.type}): connection and credentials ok (${result.tookMs} ms)${hooks ? `\nwebhooks: last event ${hooks.lastEventAt ?? 'never'}, ${hooks.accepted} accepted, ${hooks.rejected} rejected signatures` : ''}`);
     });
 
   program

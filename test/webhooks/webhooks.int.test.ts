@@ -3,6 +3,7 @@ import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookWorker } from '../../jobs/webhooks/worker.js';
+import { tryLockConnector } from '../../src/sync/connector-lock.js';
 import { readiness } from '../../src/app/readiness.js';
 import { createContext, type AppContext } from '../../src/app/context.js';
 import { TokenVerifier } from '../../src/auth/tokens.js';
@@ -183,6 +184,19 @@ describe('the signature is the authentication', () => {
     expect((await user('acme-bamboo', '9')).last_name).not.toBe('Must-Not-Arrive');
     const [stats] = await store.query<{ accepted: string; rejected: string }>(`select accepted, rejected from webhook_stats where connector_id = 'acme-bamboo'`);
     expect(Number(stats.rejected)).toBe(5);
+  });
+});
+
+describe('the connector lock', () => {
+  it('a webhook run never overlaps a full run: it waits for the lock, then applies', async () => {
+    const lock = await tryLockConnector(store.url, 'acme-personio'); // as a full run holds it
+    expect(lock).not.toBeNull();
+    personio.rows[3].attributes.last_name.value = 'After-The-Full-Run';
+    expect((await post('acme-personio', personioDelivery(SECRETS.personio, 'Person.updated', '4'))).statusCode).toBe(202);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await user('acme-personio', '4')).last_name).not.toBe('After-The-Full-Run');
+    await lock!.release();
+    await waitFor(async () => (await user('acme-personio', '4'))?.last_name === 'After-The-Full-Run', 10_000);
   });
 });
 
