@@ -43,7 +43,7 @@ export const connectorSchema = z
         /** The webhook's signing secret, as the vendor shows it (write it as ${ENV_NAME}). */
         secret: z.string().min(8, 'must be at least 8 characters'),
         /** Events naming the same person within this many milliseconds make one look-up. */
-        debounceMs: z.number().int().min(0).max(60_000).default(1_000),
+        debounceMs: z.number().int().min(0).max(60_000).default(500),
         /** The sliding window over which pushed deactivations count against `deactivation`. */
         windowMinutes: z.number().positive().max(7 * 24 * 60).default(60),
       })

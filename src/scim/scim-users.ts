@@ -125,6 +125,8 @@ export class ScimUsers {
       employees: [toEmployee(externalId, input, managerExternalId, deleted)],
       mapping: this.mapping(cc),
       windowMinutes: windowOf(cc),
+      // a SCIM user's employee id is minted when it is created: nobody can name it before
+      linkWaitingReports: false,
     });
   }
 

@@ -36,6 +36,11 @@ export interface TargetedRunOptions {
   mapping?: CompiledMapping;
   /** The window over which deactivations are counted against the threshold (default 60 minutes). */
   windowMinutes?: number;
+  /**
+   * Whether users already in the store may name a newcomer as their manager (HR ids are known
+   * before the person arrives). False where ids are minted at creation (SCIM): saves a scan.
+   */
+  linkWaitingReports?: boolean;
 }
 
 export type TargetedOutcome = 'created' | 'updated' | 'unchanged' | 'reactivated' | 'deactivated' | 'held' | 'skipped' | 'rejected';
@@ -176,7 +181,7 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
     if (grps.length) for (const [k, v] of await ensureNamed(t, 'groups', org.id, grps)) groups.set(k, v);
     await updateUsers(t, cc.id, plan.updates.map((u) => ({ ...row(u.record), id: u.user.id, link: u.link, reactivate: u.reactivate, changed: u.changed })), modes);
     const created = await insertUsers(t, org.id, cc.id, plan.creates.map(row));
-    if (created.length > 0) {
+    if (created.length > 0 && opts.linkWaitingReports !== false) {
       // People who named a newcomer as their manager before it existed get the link now.
       await bound(
         t,

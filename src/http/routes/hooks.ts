@@ -72,7 +72,7 @@ export async function hookRoutes(app: FastifyInstance, opts: { deps: HttpDeps })
     }
     const events = vendor.events(body);
     try {
-      await enqueueWebhookEvents(getQueue(), cc.id, events, cc.webhook?.debounceMs ?? 1_000);
+      await enqueueWebhookEvents(getQueue(), cc.id, events, cc.webhook?.debounceMs ?? 500);
     } catch (err) {
       // Not queued: let the vendor deliver again (it retries 5xx), and accept that delivery then.
       await client.del(key).catch(() => {});
