@@ -40,7 +40,9 @@ export async function hookRoutes(app: FastifyInstance, opts: { deps: HttpDeps })
 
   const deny = (reply: FastifyReply) => reply.code(401).send({ error: { code: 'unauthorized', message: 'unauthorized' } });
 
-  app.post<{ Params: { connectorId: string } }>('/:connectorId', async (request, reply) => {
+  // Public (no token): a client that keeps failing signatures cannot make the store write without end.
+  const max = Number(process.env.WEBHOOK_RATE_LIMIT_PER_MINUTE ?? 6_000);
+  app.post<{ Params: { connectorId: string } }>('/:connectorId', { config: { rateLimit: { max, timeWindow: '1 minute' } } }, async (request, reply) => {
     const found = findConnectorConfig(deps.config, request.params.connectorId);
     const vendor = found ? vendorWebhook(found.connector.type) : undefined;
     const secret = found?.connector.webhook?.secret;
