@@ -110,7 +110,7 @@ export class ScimUsers {
   private async update(organizationId: string, current: ScimUserRow, input: ScimUserInput, base: string): Promise<Record<string, unknown>> {
     const cc = scimConnectorOf(this.deps.config, organizationId);
     const em = this.deps.em();
-    await this.assertUniqueUserName(em, cc, input.userName, current.id);
+    if (input.userName.toLowerCase() !== (current.attributes.scimUserName ?? '').toLowerCase()) await this.assertUniqueUserName(em, cc, input.userName, current.id);
     const result = await this.write(cc, current.external_id, input, false);
     const outcome = result.outcomes.get(current.external_id);
     if (outcome?.outcome === 'rejected') throw this.failure(result, current.external_id);

@@ -169,11 +169,19 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
 
   await em.transactional(async (tx) => {
     const t = tx as EntityManager;
-    await sql(
-      t,
-      `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, started_at) values (?, ?, ?, ?, false, 'incremental', 'succeeded', ?::jsonb, now())`,
-      [runId, org.id, cc.id, opts.trigger, JSON.stringify(counts)],
-    );
+    // The run's record: written first where rows will point at it (rejections, deactivations),
+    // else once at the end with its outcome (one statement fewer for the usual single change).
+    let recorded = false;
+    const record = async () => {
+      if (recorded) return;
+      recorded = true;
+      await sql(
+        t,
+        `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, started_at) values (?, ?, ?, ?, false, 'incremental', 'succeeded', ?::jsonb, now())`,
+        [runId, org.id, cc.id, opts.trigger, JSON.stringify(counts)],
+      );
+    };
+    if (rejections.length > 0 || terminations.length > 0) await record();
     const written = [...plan.creates, ...plan.updates.map((u) => u.record)];
     const locs = [...new Set(written.map((r) => r.locationName).filter((n): n is string => !!n))];
     const grps = [...new Set(written.map((r) => r.groupName).filter((n): n is string => !!n))];
@@ -216,7 +224,15 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
         for (const u of terminations) if (u.externalId) outcomes.set(u.externalId, { outcome: 'deactivated' });
       }
     }
-    await sql(t, `update sync_runs set status = ?, counts = ?::jsonb, held_reason = ?, finished_at = now() where id = ?`, [status, JSON.stringify(counts), heldReason, runId]);
+    if (recorded) {
+      await sql(t, `update sync_runs set status = ?, counts = ?::jsonb, held_reason = ?, finished_at = now() where id = ?`, [status, JSON.stringify(counts), heldReason, runId]);
+    } else {
+      await sql(
+        t,
+        `insert into sync_runs (id, organization_id, connector_id, trigger, dry_run, mode, status, counts, held_reason, started_at, finished_at) values (?, ?, ?, ?, false, 'incremental', ?, ?::jsonb, ?, now(), now())`,
+        [runId, org.id, cc.id, opts.trigger, status, JSON.stringify(counts), heldReason],
+      );
+    }
   });
   deps.log.info({ runId, connectorId: cc.id, trigger: opts.trigger, status, ...counts }, 'targeted sync finished');
   return { runId, status, counts, heldReason, outcomes };
