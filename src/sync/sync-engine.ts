@@ -10,11 +10,12 @@ import type { SyncCounts } from '../db/entities.js';
 import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
 import {
-  analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, countUnseen, ensureNamed, insertPendingDeactivations, insertUnseenDeactivations,
-  insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
+  analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, countUnseen, dropPendingDeactivations, ensureNamed, insertPendingDeactivations, insertUnseenDeactivations,
+  insertRejections, insertUsers, lookupPage, pendingMissing, resolveManagers, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
 } from '../db/sync-repository.js';
+import { confirmAbsent, type Confirm } from './confirm-absent.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
-import { absenceVerdict, deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
+import { absenceVerdict, deactivationVerdict, planPage, RunMemory, worthConfirming, type PagePlan } from '../domain/sync-plan.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { lockLost, tryLockConnector, type ConnectorLock } from './connector-lock.js';
@@ -191,7 +192,10 @@ export class SyncEngine {
       if (writing) await writing;
       await run.processDeferred();
       report();
-      const toApply = await run.finish(mode === 'full', cc.deactivation, startedAt);
+      const confirm: Confirm | null = connector.lookupEmployees
+        ? (ids) => connector.lookupEmployees!(options, ids, ctx)
+        : null;
+      const toApply = await run.finish(mode === 'full', cc.deactivation, startedAt, confirm);
       // The outcome is decided. The deactivations, the connector's bookkeeping and the run's
       // record are written in one transaction, and only while this run still holds its
       // connector: a database restart at any moment leaves either all of them or none.
@@ -509,11 +513,42 @@ class RunContext {
   }
 
   /**
+   * Asks the HR system about every user this run lists as missing from the listing. Found and
+   * active: taken off the list, counted `confirmedPresent` and re-synced from that answer. Gone
+   * (null) or inactive: stays listed. Unknown (the look-up failed, or the record was unreadable):
+   * the run fails — nobody is deactivated on doubt. Returns how many were taken off.
+   */
+  private async confirmMissing(confirm: Confirm): Promise<number> {
+    const listed = await pendingMissing(this.em, this.runId);
+    const outcome = await confirmAbsent(listed.map((u) => u.externalId), confirm);
+    const present = new Set(outcome.present.map((e) => e.externalId));
+    const keep = new Set([...present, ...outcome.unknown]);
+    const drop = listed.filter((u) => keep.has(u.externalId)).map((u) => u.userId);
+    this.guard();
+    await dropPendingDeactivations(this.em, this.runId, drop);
+    this.counts.confirmedPresent += present.size;
+    this.log.info({ missing: listed.length, confirmedPresent: present.size, confirmedGone: outcome.gone, unconfirmed: outcome.unknown.length, lookups: outcome.calls }, 'absent users confirmed at the HR system');
+    if (outcome.present.length > 0) {
+      // Re-synced from the look-up's answer, like a record of the listing (never counted as seen twice).
+      const prepared = this.prepare(outcome.present);
+      await this.processBatch({ ...prepared, seen: 0 }, true);
+    }
+    if (outcome.unknown.length > 0) {
+      throw new AppError(
+        'listing_failed',
+        `${outcome.unknown.length} of ${listed.length} users absent from the listing could not be confirmed at the HR system (${outcome.error ?? 'their records could not be read'}); nobody was deactivated`,
+        { retryable: true },
+      );
+    }
+    return drop.length;
+  }
+
+  /**
    * After a complete listing: managers, absent users, the threshold. Decides the run's
    * status and returns how many listed deactivations to apply (the caller applies them in
    * the transaction that records the outcome).
    */
-  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date): Promise<number> {
+  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date, confirm: Confirm | null = null): Promise<number> {
     if (!this.dryRun) this.guard();
     let missing = 0;
     // The two passes over the connector's users are independent (one lists absent users, the
@@ -537,6 +572,13 @@ class RunContext {
         const managers = await linking;
         if (managers.unresolved > 0) this.log.info({ unresolvedManagers: managers.unresolved }, 'some managers are not (yet) in the store; links left empty');
       }
+    }
+    // A listing read page by page can skip someone while HR changes: nobody absent is deactivated
+    // before the HR system, asked by id, says they are gone (no zero-cost shortcut is lost: no
+    // one missing, no request).
+    if (missing > 0 && confirm && !this.dryRun) {
+      if (worthConfirming(missing, this.activeBefore, policy)) missing -= await this.confirmMissing(confirm);
+      else this.log.warn({ missing, activeBefore: this.activeBefore }, 'too many users absent from the listing to confirm one by one: held for approval unconfirmed');
     }
     const pending = this.dryRun ? this.terminations + missing : await countPendingDeactivations(this.em, this.runId);
     const threshold = deactivationVerdict(pending, this.activeBefore, policy);
