@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { getConnector } from '../../connectors/registry.js';
-import type { ConnectorContext, HrConnector, HrEmployee, HrRejectedRecord } from '../../connectors/types.js';
+import type { ConnectorContext, ConnectorState, HrConnector, HrEmployee, HrRejectedRecord } from '../../connectors/types.js';
 import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
+import { connectorState } from '../db/connector-records.js';
 import { whenDatabaseIsBack } from '../db/connection-errors.js';
 import type { SyncCounts } from '../db/entities.js';
 import type { Orm } from '../db/orm.js';
@@ -147,6 +148,8 @@ export class SyncEngine {
         since,
         includeInactive: cc.scope.includeInactive,
         reject: (r: HrRejectedRecord) => run.connectorRejections.push({ externalId: r.externalId, reason: r.reason, detail: r.detail }),
+        // A dry run reads the memory but must not change it (its own em: never inside a batch's transaction).
+        state: opts.dryRun ? readOnly(connectorState(this.deps.orm.em.fork() as EntityManager, cc.id)) : connectorState(this.deps.orm.em.fork() as EntityManager, cc.id),
       };
       const batchSize = this.deps.config.sync.batchSize;
       let buffer: HrEmployee[] = [];
@@ -298,6 +301,10 @@ export class SyncEngine {
     }
     return (await loadRunRecord(em, runId))!;
   }
+}
+
+function readOnly(state: ConnectorState): ConnectorState {
+  return { get: (keys) => state.get(keys), put: async () => {}, delete: async () => {} };
 }
 
 /** One batch of the listing, validated and hashed, not yet looked up in the store. */
