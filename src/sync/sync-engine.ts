@@ -198,7 +198,9 @@ export class SyncEngine {
       const confirm: Confirm | null = connector.lookupEmployees
         ? (ids) => connector.lookupEmployees!(options, ids, ctx)
         : null;
+      const tFinish = performance.now();
       const toApply = await run.finish(mode === 'full', cc.deactivation, startedAt, confirm);
+      run.time('finish', tFinish);
       // The outcome is decided. The deactivations, the connector's bookkeeping and the run's
       // record are written in one transaction, and only while this run still holds its
       // connector: a database restart at any moment leaves either all of them or none.
@@ -220,7 +222,8 @@ export class SyncEngine {
         return n;
       });
       if (!opts.dryRun) run.counts.deactivated = deactivated;
-      log.info({ status: run.status, ...run.counts }, 'sync finished');
+      const timings = Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, Math.round(v)]));
+      log.info({ status: run.status, ...run.counts, timingsMs: { total: Date.now() - t0, ...timings } }, 'sync finished');
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
@@ -336,6 +339,11 @@ class RunContext {
   /** Users created by this run that the store's statistics already know of. */
   private analyzedCreates = 0;
   private readonly lookupStrategy: LookupStrategy = { range: true };
+  /** Milliseconds spent per part of the run (logged with 'sync finished': where the time goes). */
+  readonly timings: Record<string, number> = {};
+  time<T>(part: string, t0: number): void {
+    this.timings[part] = (this.timings[part] ?? 0) + (performance.now() - t0);
+  }
 
   constructor(
     private readonly em: EntityManager,
@@ -370,6 +378,15 @@ class RunContext {
    * Pure CPU work, no store: the engine runs it while the previous batch is being written.
    */
   prepare(employees: HrEmployee[]): PreparedBatch {
+    const t0 = performance.now();
+    try {
+      return this.prepareNow(employees);
+    } finally {
+      this.time('prepare', t0);
+    }
+  }
+
+  private prepareNow(employees: HrEmployee[]): PreparedBatch {
     const rejections: Rejection[] = this.connectorRejections.splice(0);
     const seen = employees.length + rejections.length;
     const records: SyncRecord[] = [];
@@ -404,13 +421,17 @@ class RunContext {
     if (!this.dryRun) this.guard();
     const { records, rejections, rejectedIds } = batch;
     this.counts.seen += batch.seen;
+    let t0 = performance.now();
     const lookup = await lookupPage(
       this.em, this.org.id, this.cc.id,
       [...records.map((r) => r.externalId), ...rejectedIds],
       records.map((r) => r.emailLower),
       this.lookupStrategy,
     );
+    this.time('lookup', t0);
+    t0 = performance.now();
     const plan = planPage(records, lookup, this.memory, rejectedIds, final);
+    this.time('plan', t0);
     rejections.push(...plan.rejections);
     for (const r of plan.deferred) this.deferred.push(r);
 
@@ -428,15 +449,19 @@ class RunContext {
       this.tally(plan, rejections);
       return;
     }
+    t0 = performance.now();
     try {
       await this.em.transactional(async (tx) => this.apply(tx as EntityManager, plan, rejections));
+      this.time('write', t0);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // Two records raced for one e-mail (e.g. swapped addresses): apply them one at a time and reject the losers.
       this.log.warn({ records: records.length }, 'unique conflict in a batch; applying it record by record');
       await this.applyOneByOne(plan, rejections);
     }
+    t0 = performance.now();
     await this.refreshStatistics();
+    this.time('analyze', t0);
   }
 
   /**
@@ -488,10 +513,16 @@ class RunContext {
   }
 
   private async apply(em: EntityManager, plan: PagePlan, rejections: Rejection[]): Promise<void> {
+    let t0 = performance.now();
     await this.resolveNames(em, [...plan.creates, ...plan.updates.map((u) => u.record)]);
+    this.time('write.names', t0);
+    t0 = performance.now();
     // Updates first: an address given up by one employee may be taken by a new one in this batch.
     await updateUsers(em, this.cc.id, plan.updates.map((u) => ({ ...this.row(u.record), id: u.user.id, link: u.link, reactivate: u.reactivate, changed: u.changed })), this.modes);
+    this.time('write.update', t0);
+    t0 = performance.now();
     const created = await insertUsers(em, this.org.id, this.cc.id, plan.creates.map((r) => this.row(r)));
+    this.time('write.insert', t0);
     await insertPendingDeactivations(em, this.runId, plan.terminations.map((u) => u.id), 'terminated');
     await insertRejections(em, this.runId, rejections);
     // Only once the transaction is through do the new users count as seen.
