@@ -26,9 +26,9 @@ async function failure(p: Promise<unknown>): Promise<{ code: string; message: st
 
 describe('BambooHR lookupEmployees (dataset filter on eeid)', () => {
   const server = new FakeBamboohr({ companyDomain: 'acme', apiKey: 'bhr-key-1234567890', rows: generateBamboohrRows(300) });
-  let config: { companyDomain: string; apiKey: string; baseUrl: string; pageSize: number; maxPages: number };
+  let config: { companyDomain: string; apiKey: string; baseUrl: string; paging: 'keyset' | 'page'; pageSize: number; maxPages: number };
   beforeAll(async () => {
-    config = { companyDomain: 'acme', apiKey: 'bhr-key-1234567890', baseUrl: await server.start(), pageSize: 50, maxPages: 100 };
+    config = { companyDomain: 'acme', apiKey: 'bhr-key-1234567890', baseUrl: await server.start(), paging: 'keyset', pageSize: 50, maxPages: 100 };
   });
   afterAll(() => server.stop());
 

@@ -49,6 +49,20 @@ export interface ConnectorContext {
   reject(record: HrRejectedRecord): void;
   /** Whether inactive/terminated employees should be listed (scope.includeInactive). Default true. */
   includeInactive: boolean;
+  /**
+   * What this connector remembered of the HR system in earlier runs (absent in checks and
+   * tests without a store): a connector that must make one request per person (Personio v2
+   * employments) keeps its last answers here and asks again only for what changed.
+   */
+  state?: ConnectorState;
+}
+
+/** A connector's memory between runs: JSON values by key, per connector. */
+export interface ConnectorState {
+  get(keys: readonly string[]): Promise<Map<string, unknown>>;
+  put(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+  /** Forgets keys (e.g. people no longer listed). */
+  delete(keys: readonly string[]): Promise<void>;
 }
 
 /** One interface for every HR system. A connector only reads; it knows nothing about the store. */

@@ -74,9 +74,21 @@ export class FakeBamboohr extends FakeServer {
     return `/api/gateway.php/${this.opts.companyDomain}/v2/datasets/employee/data`;
   }
 
-  /** Requests for dataset page `n`. */
+  /**
+   * Requests for listing page `n`: page number `n`, or a keyset request (`… and eeid gt K`) whose
+   * key has (n - 1) pages of the current rows at or below it. Look-ups by id are not pages.
+   */
   isPage(n: number): (req: FakeRequest) => boolean {
-    return (req) => req.path === this.datasetPath && ((req.body as { page?: number } | undefined)?.page ?? 1) === n;
+    return (req) => {
+      if (req.path !== this.datasetPath) return false;
+      const body = (req.body ?? {}) as { page?: number; pageSize?: number; filter?: unknown };
+      const filter = String(body.filter ?? '');
+      if (/^eeid eq /.test(filter)) return false;
+      const key = /\band\s+eeid\s+gt\s+(\d+)\s*$/i.exec(filter);
+      if (!key) return (body.page ?? 1) === n;
+      const below = this.rows.filter((r) => Number(r.fields.eeid) <= Number(key[1])).length;
+      return 1 + Math.round(below / (body.pageSize ?? 100)) === n;
+    };
   }
 
   protected handle(req: FakeRequest): FakeReply {
