@@ -130,6 +130,30 @@ describe('bad requests are SCIM errors, never a 500', () => {
   });
 });
 
+describe('the rules of a pull', () => {
+  it('a POST for someone created by hand links that user by e-mail (same id, access kept), never a duplicate', async () => {
+    const [manual] = await h.store.query<{ id: string }>(
+      `insert into users (organization_id, email, first_name, access, roles) values ('acme', 'Hand.Made@acme.example', 'Hand', 'active', '["admin"]') returning id`,
+    );
+    const res = await h.call('POST', '/scim/v2/Users', { schemas: [USER], userName: 'hand.made@acme.example', emails: [{ value: 'hand.made@acme.example', primary: true }], name: { givenName: 'Hand', familyName: 'Made' } });
+    expect(res.statusCode).toBe(201);
+    expect(res.json.id).toBe(manual.id);
+    const [u] = await h.store.query<{ connector_id: string; access: string; roles: string[]; last_name: string }>(`select connector_id, access, roles, last_name from users where id = $1`, [manual.id]);
+    expect(u).toEqual({ connector_id: 'acme-scim', access: 'active', roles: ['admin'], last_name: 'Made' });
+    expect((await h.store.query(`select 1 from users where lower(email) = 'hand.made@acme.example'`)).length).toBe(1);
+  });
+
+  it('a user an administrator deactivated stays deactivated when SCIM says active: true', async () => {
+    const id = ids[18];
+    await h.store.query(`update users set status = 'deactivated', deactivated_by = 'admin', deactivated_at = now() where id = $1`, [id]);
+    const res = await h.call('PATCH', `/scim/v2/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true, title: 'Back' } }] });
+    expect(res.statusCode).toBe(200);
+    expect(res.json.active).toBe(false);
+    const [u] = await h.store.query<{ status: string; deactivated_by: string; job_title: string }>(`select status, deactivated_by, job_title from users where id = $1`, [id]);
+    expect(u).toEqual({ status: 'deactivated', deactivated_by: 'admin', job_title: 'Back' });
+  });
+});
+
 describe('deactivations over SCIM, under the threshold', () => {
   it('a burst of active:false for 30% of the users: beyond 10% they are held for approval in one run', async () => {
     const burst = ids.slice(0, 6); // 6 of 20
@@ -145,7 +169,7 @@ describe('deactivations over SCIM, under the threshold', () => {
     expect(pending).toHaveLength(4);
     // every change has its run (and the rejected POST of an invalid e-mail its own, with the rejection)
     const runs = await h.store.query(`select 1 from sync_runs where connector_id = 'acme-scim' and trigger = 'scim' and (counts->>'rejected')::int = 0`);
-    expect(runs.length).toBe(20 + 6);
+    expect(runs.length).toBe(20 + 2 + 6); // 20 created, the two of "the rules of a pull", the burst
     const rejected = await h.store.query(`select r.reason from sync_runs s join sync_run_rejections r on r.run_id = s.id where s.connector_id = 'acme-scim'`);
     expect(rejected).toEqual([{ reason: 'invalid_email' }]);
 
