@@ -187,6 +187,23 @@ describe('the signature is the authentication', () => {
   });
 });
 
+describe('set-up pings', () => {
+  it('HiBob\'s set-up ping ("Ping test", signed, no timestamp) is answered 202 and changes nothing; unsigned, 401', async () => {
+    const before = await webhookRuns('acme-hibob');
+    for (const ping of ['Ping test', JSON.stringify({ text: 'Ping test' })]) {
+      const res = await app.inject({ method: 'POST', url: '/hooks/acme-hibob', headers: { 'content-type': ping.startsWith('{') ? 'application/json' : 'text/plain', 'bob-signature': createHmac('sha512', SECRETS.hibob).update(ping).digest('base64') }, payload: ping });
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toEqual({ accepted: 0 });
+    }
+    expect((await app.inject({ method: 'POST', url: '/hooks/acme-hibob', headers: { 'content-type': 'text/plain' }, payload: 'Ping test' })).statusCode).toBe(401);
+    // an event without its timestamp is not a ping: refused
+    const raw = JSON.stringify({ type: 'employee.updated', data: { employeeId: hibob.people[1].id } });
+    expect((await app.inject({ method: 'POST', url: '/hooks/acme-hibob', headers: { 'content-type': 'application/json', 'bob-signature': createHmac('sha512', SECRETS.hibob).update(raw).digest('base64') }, payload: raw })).statusCode).toBe(401);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(await webhookRuns('acme-hibob')).toBe(before);
+  });
+});
+
 describe('the connector lock', () => {
   it('a webhook run never overlaps a full run: it waits for the lock, then applies', async () => {
     const lock = await tryLockConnector(store.url, 'acme-personio'); // as a full run holds it
