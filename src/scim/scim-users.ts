@@ -155,6 +155,7 @@ export class ScimUsers {
   private failure(result: TargetedRunResult, externalId: string): ScimError {
     const o = result.outcomes.get(externalId);
     if (o?.reason === 'duplicate_email') return uniqueness('emails: another user of the organization has this e-mail');
+    if (o?.reason === 'duplicate_value') return uniqueness(o.detail === 'another user has this userName' ? 'userName: another user has this userName' : 'a unique attribute is taken by another user');
     if (o?.outcome === 'rejected') return invalidValue(`${o.reason}${o.detail ? `: ${o.detail}` : ''}`);
     if (o?.outcome === 'skipped') return invalidValue('a user created inactive is not created (active: false)');
     return invalidValue('the user could not be written');

@@ -100,7 +100,12 @@ export async function runTargeted(deps: TargetedRunDeps, opts: TargetedRunOption
       return merge(results);
     }
     const e = opts.employees[0];
-    return attempt(deps, org, cc, { ...opts, employees: [], gone: [] }, [{ externalId: e?.externalId ?? null, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' }]);
+    // Which unique index refused it: the organization's e-mail addresses, or another (e.g. a SCIM userName).
+    const where = `${(err as { constraint?: unknown }).constraint ?? ''} ${(err as Error).message ?? ''}`;
+    const rejection: Rejection = /users_org_email_uq/.test(where)
+      ? { externalId: e?.externalId ?? null, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' }
+      : { externalId: e?.externalId ?? null, reason: 'duplicate_value', detail: /scim_user_name/.test(where) ? 'another user has this userName' : 'another user has this value' };
+    return attempt(deps, org, cc, { ...opts, employees: [], gone: [] }, [rejection]);
   }
 }
 

@@ -154,6 +154,18 @@ describe('the rules of a pull', () => {
   });
 });
 
+describe('uniqueness under concurrency (a guarantee of the database, not of a read before the write)', () => {
+  it('concurrent POSTs of one userName, or of one e-mail: one 201, the others 409 uniqueness, never a 500', async () => {
+    const sameName = await Promise.all([1, 2, 3, 4, 5].map((k) => h.call('POST', '/scim/v2/Users', { schemas: [USER], userName: 'racer@acme.example', emails: [{ value: `racer${k}@acme.example`, primary: true }] })));
+    expect(sameName.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409]);
+    for (const r of sameName.filter((x) => x.statusCode === 409)) expect(r.json).toMatchObject({ scimType: 'uniqueness' });
+    const sameMail = await Promise.all([1, 2, 3, 4, 5].map((k) => h.call('POST', '/scim/v2/Users', { schemas: [USER], userName: `mail-racer-${k}`, emails: [{ value: 'mail.racer@acme.example', primary: true }] })));
+    expect(sameMail.map((r) => r.statusCode).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect((await h.store.query(`select 1 from users where attributes->>'scimUserName' = 'racer@acme.example'`)).length).toBe(1);
+    expect((await h.store.query(`select 1 from users where lower(email) = 'mail.racer@acme.example'`)).length).toBe(1);
+  });
+});
+
 describe('deactivations over SCIM, under the threshold', () => {
   it('a burst of active:false for 30% of the users: beyond 10% they are held for approval in one run', async () => {
     const burst = ids.slice(0, 6); // 6 of 20
@@ -169,9 +181,10 @@ describe('deactivations over SCIM, under the threshold', () => {
     expect(pending).toHaveLength(4);
     // every change has its run (and the rejected POST of an invalid e-mail its own, with the rejection)
     const runs = await h.store.query(`select 1 from sync_runs where connector_id = 'acme-scim' and trigger = 'scim' and (counts->>'rejected')::int = 0`);
-    expect(runs.length).toBe(20 + 2 + 6); // 20 created, the two of "the rules of a pull", the burst
-    const rejected = await h.store.query(`select r.reason from sync_runs s join sync_run_rejections r on r.run_id = s.id where s.connector_id = 'acme-scim'`);
-    expect(rejected).toEqual([{ reason: 'invalid_email' }]);
+    expect(runs.length).toBe(20 + 2 + 2 + 6); // 20 created, the two of "the rules of a pull", the two race winners, the burst
+    const rejected = (await h.store.query<{ reason: string }>(`select r.reason from sync_runs s join sync_run_rejections r on r.run_id = s.id where s.connector_id = 'acme-scim'`)).map((r) => r.reason);
+    expect(rejected).toContain('invalid_email');
+    expect(new Set(rejected)).toEqual(new Set(rejected.filter((r) => ['invalid_email', 'duplicate_email', 'duplicate_value'].includes(r))));
 
     // one of the held users is enabled again: its deactivation is withdrawn
     const back = pending[0].user_id;

@@ -20,7 +20,9 @@ alter table api_tokens add column if not exists scopes text[] not null default '
 alter table group_memberships drop constraint if exists group_memberships_source_check;
 alter table group_memberships add constraint group_memberships_source_check check (source in ('sync', 'manual', 'scim'));
 
-create index if not exists users_scim_user_name_idx on users (connector_id, lower(attributes->>'scimUserName')) where attributes->>'scimUserName' is not null;
+-- a SCIM userName is unique among the connector's SCIM users (a DELETEd one gives it up)
+create unique index if not exists users_scim_user_name_uq on users (connector_id, lower(attributes->>'scimUserName'))
+  where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
 create index if not exists users_scim_external_id_idx on users (connector_id, (attributes->>'scimExternalId')) where attributes->>'scimExternalId' is not null;
 
 create table if not exists webhook_stats (
@@ -36,7 +38,7 @@ create table if not exists webhook_stats (
   override async down(): Promise<void> {
     this.addSql(`
 drop table if exists webhook_stats;
-drop index if exists users_scim_user_name_idx;
+drop index if exists users_scim_user_name_uq;
 drop index if exists users_scim_external_id_idx;
 alter table api_tokens drop column if exists scopes;
 `);
