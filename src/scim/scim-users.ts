@@ -70,7 +70,7 @@ export class ScimUsers {
     await this.assertUniqueUserName(em, cc, input.userName, null);
     // A user this client DELETEd comes back under its old employee id (reactivated, not duplicated).
     const deleted = input.email
-      ? await sqlOne<{ external_id: string }>(em, `select external_id from users u where u.connector_id = ? and u.attributes->>'scimDeleted' = 'true' and lower(u.email) = lower(?) limit 1`, [cc.id, input.email])
+      ? await sqlOne<{ external_id: string }>(em, `select external_id from users u where u.organization_id = ? and u.email is not null and lower(u.email) = lower(?) and u.connector_id = ? and u.attributes->>'scimDeleted' = 'true' limit 1`, [organizationId, input.email, cc.id])
       : null;
     const externalId = deleted?.external_id ?? randomUUID();
     const result = await this.write(cc, externalId, input, false);

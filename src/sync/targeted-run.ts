@@ -256,8 +256,9 @@ async function decide(t: EntityManager, cc: ConnectorConfig, n: number, windowMi
             count(*) filter (where d.applied_at is null and r.status = 'needs_approval') as held
        from sync_runs r join sync_run_deactivations d on d.run_id = r.id
       where r.connector_id = ? and r.trigger in ('scim', 'webhook', 'on_demand') and not r.dry_run
+        and (r.started_at > now() - make_interval(mins => ?) or r.status = 'needs_approval')
         and (d.applied_at > now() - make_interval(mins => ?) or (d.applied_at is null and r.status = 'needs_approval'))`,
-    [windowMinutes, cc.id, windowMinutes],
+    [windowMinutes, cc.id, windowMinutes, windowMinutes],
   );
   const applied = Number(w?.applied ?? 0);
   const held = Number(w?.held ?? 0);
@@ -286,9 +287,9 @@ async function recountHeld(t: EntityManager, runId: string): Promise<void> {
 async function withdrawHeld(t: EntityManager, connectorId: string, userIds: string[]): Promise<void> {
   const runs = await bound<{ run_id: string }>(
     t,
-    `delete from sync_run_deactivations d using sync_runs r
-      where d.run_id = r.id and r.connector_id = ? and r.status = 'needs_approval' and d.applied_at is null
-        and d.user_id in (select x::uuid from jsonb_array_elements_text(?::jsonb) as x)
+    `delete from sync_run_deactivations d
+      where d.run_id in (select r.id from sync_runs r where r.connector_id = ? and r.status = 'needs_approval' and not r.dry_run)
+        and d.applied_at is null and d.user_id in (select x::uuid from jsonb_array_elements_text(?::jsonb) as x)
       returning d.run_id`,
     [connectorId, JSON.stringify(userIds)],
   );

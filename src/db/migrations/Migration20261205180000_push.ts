@@ -25,6 +25,9 @@ create unique index if not exists users_scim_user_name_uq on users (connector_id
   where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
 create index if not exists users_scim_external_id_idx on users (connector_id, (attributes->>'scimExternalId')) where attributes->>'scimExternalId' is not null;
 
+-- pushed runs look up the connector's held run on every change (a connector has thousands of small runs)
+create index if not exists sync_runs_held_idx on sync_runs (connector_id) where status = 'needs_approval' and not dry_run;
+
 create table if not exists webhook_stats (
   connector_id text primary key references connectors(id) on delete cascade,
   last_event_at timestamptz,
@@ -39,6 +42,7 @@ create table if not exists webhook_stats (
     this.addSql(`
 drop table if exists webhook_stats;
 drop index if exists users_scim_user_name_uq;
+drop index if exists sync_runs_held_idx;
 drop index if exists users_scim_external_id_idx;
 alter table api_tokens drop column if exists scopes;
 `);
