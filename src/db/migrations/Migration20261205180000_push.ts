@@ -23,7 +23,7 @@ alter table group_memberships add constraint group_memberships_source_check chec
 -- a SCIM userName is unique among the connector's SCIM users (a DELETEd one gives it up)
 create unique index if not exists users_scim_user_name_uq on users (connector_id, lower(attributes->>'scimUserName'))
   where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
--- same predicate as the SCIM users' scope, so that the planner prefers it for `externalId eq`
+-- same predicate as the SCIM users' scope, so that the planner prefers it for externalId eq
 create index if not exists users_scim_external_id_idx on users (connector_id, (attributes->>'scimExternalId'))
   where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
 
