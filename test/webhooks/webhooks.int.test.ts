@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebhookWorker } from '../../jobs/webhooks/worker.js';
 import { tryLockConnector } from '../../src/sync/connector-lock.js';
+import { checkInvariants } from '../../src/db/invariants.js';
 import { readiness } from '../../src/app/readiness.js';
 import { createContext, type AppContext } from '../../src/app/context.js';
 import { TokenVerifier } from '../../src/auth/tokens.js';
@@ -235,5 +236,6 @@ describe('deduplication', () => {
     expect(idsLookedUp).toBeLessThanOrEqual(110);
     expect(filters.length).toBeLessThanOrEqual(idsLookedUp);
     expect((await seenByWebhookRuns('acme-bulk')) - seenBefore).toBe(idsLookedUp);
+    expect((await checkInvariants(ctx.em())).failed).toEqual([]);
   });
 });
