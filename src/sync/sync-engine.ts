@@ -307,7 +307,7 @@ export class SyncEngine {
 }
 
 function readOnly(state: ConnectorState): ConnectorState {
-  return { get: (keys) => state.get(keys), put: async () => {}, delete: async () => {} };
+  return { get: (keys) => state.get(keys), put: async () => {}, delete: async () => {}, retain: async () => {} };
 }
 
 /** One batch of the listing, validated and hashed, not yet looked up in the store. */
