@@ -63,6 +63,8 @@ export interface ConnectorState {
   put(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
   /** Forgets keys (e.g. people no longer listed). */
   delete(keys: readonly string[]): Promise<void>;
+  /** Forgets every key starting with `prefix` that is not in `keep` (after a complete listing). */
+  retain(prefix: string, keep: readonly string[]): Promise<void>;
 }
 
 /** One interface for every HR system. A connector only reads; it knows nothing about the store. */

@@ -138,7 +138,7 @@ async function setup(vendor: Vendor, pageSize: number) {
   const engine = new SyncEngine({ orm: store.orm, config, log: process.env.CONFIRM_DEBUG ? createLogger({ level: 'debug', name: 'confirm' }) : silentLogger, resolveConnector: (t) => (t === vendor.type ? connector : getConnector(t)) });
   const ids = async (status: 'active' | 'deactivated') =>
     (await store.query<{ external_id: string }>(`select external_id from users where connector_id = $1 and status = $2 order by external_id`, [connectorId, status])).map((r) => r.external_id);
-  return { fake, engine, run: () => engine.run({ connectorId }), ids, connectorId, lookups: () => fake.countWhere(vendor.isLookup) };
+  return { fake, engine, run: (dryRun = false) => engine.run({ connectorId, dryRun }), ids, connectorId, lookups: () => fake.countWhere(vendor.isLookup) };
 }
 
 const sorted = (a: string[]) => [...a].sort();
@@ -208,6 +208,20 @@ describe.each([bamboohr('page'), bamboohr('keyset'), personio])('$name: a listin
     const next = await t.run();
     expect(next.status).toBe('succeeded');
     expect(await t.ids('deactivated')).toStrictEqual([vendor.id(8)]);
+  });
+});
+
+describe('a dry run confirms too (look-ups only read the HR system)', () => {
+  it('reports the skipped people as confirmed present, not as deactivations, and writes nothing', async () => {
+    const vendor = personio;
+    const t = await setup(vendor, 50);
+    vendor.generate(t.fake, 200);
+    expect((await t.run()).status).toBe('succeeded');
+    t.fake.script({ kind: 'hook', run: () => vendor.change(t.fake, [3, 4, 5, 6, 7].map(vendor.id), 5) }, { when: vendor.page2(t.fake, 50) });
+    const dry = await t.run(true);
+    expect(dry.status).toBe('succeeded');
+    expect(dry.counts).toMatchObject({ deactivated: 0, confirmedPresent: 5, created: 5 });
+    expect(await t.ids('active')).toHaveLength(180); // nothing written
   });
 });
 

@@ -164,6 +164,10 @@ describe('Personio v2 through the sync engine', () => {
     const run = await t.run();
     expect(run.counts).toMatchObject({ deactivated: 1, confirmedPresent: 0 });
     expect(t.fake.countWhere((r) => r.path === '/v2/persons' && r.query.get('id') === '7')).toBe(1);
+    // What the connector remembered of person 7 is forgotten with the complete listing; the others stay.
+    const keys = (await store.query<{ key: string }>(`select key from connector_records where connector_id = $1 and key like 'v2:person:%'`, [t.connectorId])).map((r) => r.key);
+    expect(keys).toHaveLength(29);
+    expect(keys).not.toContain('v2:person:7');
   });
 
   it('fails at once on wrong credentials, naming them, with one request', async () => {

@@ -78,6 +78,7 @@ export async function* listV2(api: PersonioV2Api, options: PersonioOptions, ctx:
   let fullFrom: string | null = meta.fullReadStartedAt ?? null;
   if (!fullFrom && (!meta.fullReadAt || now.getTime() - Date.parse(meta.fullReadAt) >= everyMs)) fullFrom = now.toISOString();
   const names = new Names(api);
+  const listed: string[] = [];
 
   for await (const rows of api.personPages({ since: ctx.since })) {
     const persons: V2Person[] = [];
@@ -86,6 +87,7 @@ export async function* listV2(api: PersonioV2Api, options: PersonioOptions, ctx:
       if (p.success) persons.push(p.data);
       else ctx.reject({ externalId: row.id === undefined || row.id === null ? null : String(row.id), reason: 'malformed_record', detail: p.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     }
+    for (const p of persons) listed.push(key(p.id));
     const remembered = state ? await state.get(persons.map((p) => key(p.id))) : new Map<string, unknown>();
     const fresh: Array<[string, Remembered]> = [];
     const page: HrEmployee[] = [];
@@ -127,6 +129,8 @@ export async function* listV2(api: PersonioV2Api, options: PersonioOptions, ctx:
     if (state && fresh.length > 0) await state.put(fresh);
     if (page.length > 0) yield page;
   }
+  // A complete listing: people no longer listed are forgotten (the memory does not grow without end).
+  if (state && ctx.since === null) await state.retain('v2:person:', listed);
   if (state && fullFrom !== null && ctx.since === null) {
     // Every person listed has been read since the re-read started (none left over the budget): it is done.
     await state.put([[META, stats.notRead === 0 ? { fullReadAt: fullFrom } : { ...meta, fullReadStartedAt: fullFrom }]]);

@@ -29,6 +29,14 @@ export function connectorState(em: EntityManager, connectorId: string): Connecto
         [connectorId, JSON.stringify(entries.map(([key, value]) => ({ key, value })))],
       );
     },
+    async retain(prefix, keep) {
+      await bound(
+        em,
+        `delete from connector_records r where r.connector_id = ? and starts_with(r.key, ?)
+           and not exists (select 1 from jsonb_array_elements_text(?::jsonb) as k(v) where k.v = r.key)`,
+        [connectorId, prefix, JSON.stringify(keep)],
+      );
+    },
     async delete(keys) {
       if (keys.length === 0) return;
       await bound(em, `delete from connector_records r using jsonb_array_elements_text(?::jsonb) as k(v) where r.connector_id = ? and r.key = k.v`, [JSON.stringify(keys), connectorId]);

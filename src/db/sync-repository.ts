@@ -374,6 +374,18 @@ export async function dropPendingDeactivations(em: EntityManager, runId: string,
   );
 }
 
+/** Dry run: the employee ids of the active users of the connector the listing did not contain. */
+export async function unseenExternalIds(em: EntityManager, connectorId: string, seen: Uint8Array): Promise<string[]> {
+  const rows = await bound<{ external_id: string }>(
+    em,
+    `select u.external_id from users u
+      where u.connector_id = ? and u.status = 'active' and u.external_id is not null and (u.seq >= ? or get_bit(?::bytea, u.seq) = 0)
+      order by u.external_id`,
+    [connectorId, seen.length * 8, Buffer.from(seen.buffer, seen.byteOffset, seen.length)],
+  );
+  return rows.map((r) => r.external_id);
+}
+
 /** Dry run: how many active users of the connector the listing did not contain, and the first few of them (seq order). */
 export async function countUnseen(em: EntityManager, connectorId: string, seen: Uint8Array, examples: number): Promise<{ count: number; externalIds: string[] }> {
   const rows = await bound<{ n: string; external_id: string }>(

@@ -12,7 +12,7 @@ import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
 import {
   analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, countUnseen, dropPendingDeactivations, ensureNamed, insertPendingDeactivations, insertUnseenDeactivations,
-  insertRejections, insertUsers, lookupPage, pendingMissing, resolveManagers, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
+  insertRejections, insertUsers, lookupPage, pendingMissing, resolveManagers, unseenExternalIds, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
 } from '../db/sync-repository.js';
 import { confirmAbsent, type Confirm } from './confirm-absent.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
@@ -307,7 +307,7 @@ export class SyncEngine {
 }
 
 function readOnly(state: ConnectorState): ConnectorState {
-  return { get: (keys) => state.get(keys), put: async () => {}, delete: async () => {} };
+  return { get: (keys) => state.get(keys), put: async () => {}, delete: async () => {}, retain: async () => {} };
 }
 
 /** One batch of the listing, validated and hashed, not yet looked up in the store. */
@@ -581,6 +581,23 @@ class RunContext {
     return drop.length;
   }
 
+  /** Dry run: the same confirmations (look-ups only read the HR system), nothing written. */
+  private async confirmMissingDry(confirm: Confirm): Promise<number> {
+    const ids = await unseenExternalIds(this.em, this.cc.id, this.memory.seen.bytes());
+    const outcome = await confirmAbsent(ids, confirm);
+    if (outcome.unknown.length > 0) {
+      throw new AppError('listing_failed', `${outcome.unknown.length} of ${ids.length} users absent from the listing could not be confirmed at the HR system (${outcome.error ?? 'their records could not be read'}); nobody would be deactivated`, { retryable: true });
+    }
+    const present = new Set(outcome.present.map((e) => e.externalId));
+    this.counts.confirmedPresent += present.size;
+    if (this.examples) this.examples.deactivated = this.examples.deactivated.filter((id) => !present.has(id));
+    if (outcome.present.length > 0) {
+      const prepared = this.prepare(outcome.present);
+      await this.processBatch({ ...prepared, seen: 0 }, true);
+    }
+    return present.size;
+  }
+
   /**
    * After a complete listing: managers, absent users, the threshold. Decides the run's
    * status and returns how many listed deactivations to apply (the caller applies them in
@@ -614,9 +631,14 @@ class RunContext {
     // A listing read page by page can skip someone while HR changes: nobody absent is deactivated
     // before the HR system, asked by id, says they are gone (no zero-cost shortcut is lost: no
     // one missing, no request).
-    if (missing > 0 && confirm && !this.dryRun) {
-      if (worthConfirming(missing, this.activeBefore, policy)) missing -= await this.confirmMissing(confirm);
-      else this.log.warn({ missing, activeBefore: this.activeBefore }, 'too many users absent from the listing to confirm one by one: held for approval unconfirmed');
+    if (missing > 0 && confirm) {
+      if (!worthConfirming(missing, this.activeBefore, policy)) {
+        this.log.warn({ missing, activeBefore: this.activeBefore }, 'too many users absent from the listing to confirm one by one: held for approval unconfirmed');
+      } else if (this.dryRun) {
+        missing -= await this.confirmMissingDry(confirm);
+      } else {
+        missing -= await this.confirmMissing(confirm);
+      }
     }
     const pending = this.dryRun ? this.terminations + missing : await countPendingDeactivations(this.em, this.runId);
     const threshold = deactivationVerdict(pending, this.activeBefore, policy);
