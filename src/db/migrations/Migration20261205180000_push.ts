@@ -23,6 +23,9 @@ alter table group_memberships add constraint group_memberships_source_check chec
 -- a SCIM userName is unique among the connector's SCIM users (a DELETEd one gives it up)
 create unique index if not exists users_scim_user_name_uq on users (connector_id, lower(attributes->>'scimUserName'))
   where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
+-- SCIM listings page through the connector's SCIM users in seq order (startIndex/count)
+create index if not exists users_scim_seq_idx on users (connector_id, seq)
+  where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
 -- same predicate as the SCIM users' scope, so that the planner prefers it for externalId eq
 create index if not exists users_scim_external_id_idx on users (connector_id, (attributes->>'scimExternalId'))
   where attributes->>'scimUserName' is not null and attributes->>'scimDeleted' is null;
@@ -45,6 +48,7 @@ create table if not exists webhook_stats (
 drop table if exists webhook_stats;
 drop index if exists users_scim_user_name_uq;
 drop index if exists sync_runs_held_idx;
+drop index if exists users_scim_seq_idx;
 drop index if exists users_scim_external_id_idx;
 alter table api_tokens drop column if exists scopes;
 `);
