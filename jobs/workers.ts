@@ -14,6 +14,7 @@ import { invitationBatchSchema } from './invitations/queue.js';
 import { rolloutTriggerProcessor } from './rollouts/processor.js';
 import { redisRateLimiter } from './rate-limit.js';
 import { syncProcessor } from './sync/processor.js';
+import { startWebhookWorker } from './webhooks/worker.js';
 import { errorMessage } from '../src/lib/errors.js';
 import { reconcileSyncRuns } from './sync/reconcile.js';
 import { tryLockBatch } from '../src/invitations/batch-lock.js';
@@ -77,6 +78,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
       if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
     }
   });
+  const webhookWorker = startWebhookWorker(ctx); // issue 18: webhook events → look-up by id → targeted run
   for (const w of [triggerWorker, batchWorker, syncWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
   let reconciling: Promise<void> | null = null;
@@ -113,13 +115,13 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     async close(graceMs = 25_000) {
       clearInterval(timer);
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close()]);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), webhookWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.
       batchWorker.cancelAllJobs('shutting down');
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
-        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true)]);
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), webhookWorker.close(true)]);
       }
       await reconciling;
       await transport?.close();

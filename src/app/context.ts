@@ -2,6 +2,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { bullmqRolloutPort } from '../../jobs/queue-port.js';
 import { enqueueSync } from '../../jobs/sync/enqueue.js';
+import { createWebhookQueue, enqueueWebhookEvents } from '../../jobs/webhooks/queue.js';
+import type { Queue } from 'bullmq';
+import type { EnqueueWebhookEvents } from '../http/deps.js';
 import type { WorkerContext } from '../../jobs/worker-context.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
 import { rolloutSettings } from '../config/rollout-settings.js';
@@ -23,6 +26,8 @@ export interface AppContext extends WorkerContext {
   rollouts(): RolloutService;
   /** Records a queued sync run and puts its job on the sync queue. */
   enqueueSync(opts: Parameters<typeof enqueueSync>[2]): ReturnType<typeof enqueueSync>;
+  /** Queues the people a webhook names (the webhook queue is opened on first use). */
+  enqueueWebhookEvents: EnqueueWebhookEvents;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   const sync = new SyncEngine({ orm, config, log });
   let queues: Queues | null = null;
   let rollouts: RolloutService | null = null;
+  let webhookQueue: Queue | null = null;
   const getQueues = () => (queues ??= createQueues(config.redisUrl, config.queuePrefix));
   return {
     config,
@@ -44,11 +50,14 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     em,
     queues: getQueues,
     enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
+    enqueueWebhookEvents: (connectorId, events, debounceMs) =>
+      enqueueWebhookEvents((webhookQueue ??= createWebhookQueue(config.redisUrl, config.queuePrefix)), connectorId, events, debounceMs),
     rollouts() {
       return (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config) }));
     },
     async close() {
       await queues?.close();
+      await webhookQueue?.close();
       await orm.close(true);
     },
   };

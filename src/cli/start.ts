@@ -65,6 +65,7 @@ export async function runStart(role: Role): Promise<void> {
       rollouts: workers?.rollouts ?? ctx.rollouts(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
+      enqueueWebhookEvents: ctx.enqueueWebhookEvents,
       tokens: new TokenVerifier(ctx.em, config.adminToken),
       readiness: () => readiness(ctx.em, config.redisUrl),
     });

@@ -11,6 +11,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
+import { pushRoutes } from './routes/scim.js';
 import { registerUserRoutes } from './routes/users.js';
 
 /** The HTTP app, built apart from listen() so tests can inject() requests. */
@@ -70,6 +71,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerInvitationRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   registerOpenApi(app);
+  await app.register(pushRoutes, { deps }); // SCIM 2.0 (/scim/v2) and vendor webhooks (/hooks), issue 18
   await registerBullBoard(app, deps);
   await registerDashboard(app, deps);
   return app;

@@ -52,6 +52,7 @@ export async function startHttpService(opts: { env?: Record<string, string>; wor
       rollouts: svc.workers?.rollouts ?? ctx.rollouts(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
+      enqueueWebhookEvents: ctx.enqueueWebhookEvents,
       tokens: new TokenVerifier(ctx.em, ctx.config.adminToken, 0),
       readiness: () => readiness(ctx.em, ctx.config.redisUrl),
     });
