@@ -1,11 +1,18 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
+import { Redis } from 'ioredis';
 import { registerAuth } from './auth.js';
+import { AuthLimiter } from './auth-limiter.js';
+import { registerBulkLimits } from './bulk-limit.js';
 import { registerBullBoard } from './bull-board.js';
 import { registerDashboard } from './dashboard/index.js';
+import { cookieSecret } from './dashboard/session.js';
 import { DEFAULT_BODY_LIMIT, type HttpDeps } from './deps.js';
 import { errorHandler } from './errors.js';
 import { createMetrics } from './metrics.js';
+import { registerMetricsEndpoint } from './metrics-endpoint.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { registerConnectorRoutes } from './routes/connectors.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
@@ -15,18 +22,30 @@ import { registerUserRoutes } from './routes/users.js';
 
 /** The HTTP app, built apart from listen() so tests can inject() requests. */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const { http } = deps.config;
+  // (fastify takes a hop count too — `i < n` of the X-Forwarded-For addresses — though its types list none)
+  const trustProxy = (Array.isArray(http.trustProxy) ? [...(http.trustProxy as string[])] : http.trustProxy) as boolean | string[];
   const app = Fastify({
     // request.log (errors.ts: 5xx) writes through the process's logger, with its redaction;
     // no per-request lines (ids and timings are in the metrics)
     loggerInstance: deps.log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: DEFAULT_BODY_LIMIT,
-    trustProxy: process.env.TRUST_PROXY === 'true',
+    // request.ip (the auth limiter's key) and request.protocol follow TRUST_PROXY: a hop count or
+    // the proxies' addresses, so a forged X-Forwarded-For from the client is not believed.
+    trustProxy,
     ajv: { customOptions: { removeAdditional: false } },
     // the router's own errors (a malformed percent-encoding, an over-long path parameter) in the same shape as all others
     frameworkErrors: (err, request, reply) => errorHandler(err, request, reply),
   });
   const metrics = deps.metrics ?? createMetrics(deps);
+  // Limiter counts live in Redis (shared by the replicas); this connection fails fast rather than queueing.
+  const redis = new Redis(deps.config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'hrsync-http-limits' });
+  redis.on('error', () => {});
+  app.addHook('onClose', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  const authLimiter = new AuthLimiter(redis, `${deps.config.queuePrefix}:auth-fail`, http.authFailLimit, http.authFailWindowSeconds);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_req, reply) => void reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } }));
 
@@ -61,16 +80,25 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
     if (started) metrics.observeHttp(request.routeOptions.url ?? 'unknown', request.method, reply.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
   });
 
-  registerAuth(app, deps.tokens);
+  await registerSecurityHeaders(app, { https: http.cookieSecure });
+  // Personal data in API answers is never kept by a browser or a shared cache.
+  app.addHook('onSend', async (request, reply) => {
+    if ((request.routeOptions.url ?? request.url).startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
+  await app.register(cookie, { secret: cookieSecret(deps.config.adminToken) });
+
+  registerAuth(app, deps.tokens, authLimiter);
+  registerBulkLimits(app, redis, { keyPrefix: `${deps.config.queuePrefix}:bulk`, perMinute: http.bulkPerMinute, concurrency: http.bulkConcurrency });
 
   await app.register(rateLimit, { global: false });
-  registerHealthRoutes(app, deps.readiness, metrics);
+  registerHealthRoutes(app, deps.readiness);
+  registerMetricsEndpoint(app, metrics, { http, adminToken: deps.config.adminToken, host: process.env.HOST ?? '127.0.0.1', limiter: authLimiter });
   registerUserRoutes(app, deps);
   registerRolloutRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   registerOpenApi(app);
-  await registerBullBoard(app, deps);
-  await registerDashboard(app, deps);
+  await registerBullBoard(app, deps, authLimiter);
+  await registerDashboard(app, deps, authLimiter);
   return app;
 }

@@ -2,6 +2,7 @@ import { Migration20261126000000_initial } from './Migration20261126000000_initi
 import { Migration20261126010000_rollouts } from './Migration20261126010000_rollouts.js';
 import { Migration20261126020000_service } from './Migration20261126020000_service.js';
 import { Migration20261127000000_users_org_seq } from './Migration20261127000000_users_org_seq.js';
+import { Migration20261205150000_dashboard_sessions } from './Migration20261205150000_dashboard_sessions.js';
 
 /** Every migration, in order. Listed here (not globbed) so tsx and the compiled build find the same set. */
 export const migrationsList = [
@@ -9,4 +10,5 @@ export const migrationsList = [
   { name: 'Migration20261126010000_rollouts', class: Migration20261126010000_rollouts },
   { name: 'Migration20261126020000_service', class: Migration20261126020000_service },
   { name: 'Migration20261127000000_users_org_seq', class: Migration20261127000000_users_org_seq },
+  { name: 'Migration20261205150000_dashboard_sessions', class: Migration20261205150000_dashboard_sessions },
 ];
