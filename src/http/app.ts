@@ -23,8 +23,11 @@ import { registerUserRoutes } from './routes/users.js';
 /** The HTTP app, built apart from listen() so tests can inject() requests. */
 export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   const { http } = deps.config;
-  // (fastify takes a hop count too — `i < n` of the X-Forwarded-For addresses — though its types list none)
-  const trustProxy = (Array.isArray(http.trustProxy) ? [...(http.trustProxy as string[])] : http.trustProxy) as boolean | string[];
+  // A hop count trusts the n nearest addresses (the socket's, then X-Forwarded-For from the right).
+  // fastify itself now reads a number as "trust nothing" (a direct client could claim hops), so the
+  // count is a function here: only for a port that no client reaches but through the proxies.
+  const tp = http.trustProxy;
+  const trustProxy = typeof tp === 'number' ? (_addr: string, i: number) => i < tp : Array.isArray(tp) ? [...tp] : (tp as boolean);
   const app = Fastify({
     // request.log (errors.ts: 5xx) writes through the process's logger, with its redaction;
     // no per-request lines (ids and timings are in the metrics)
@@ -42,6 +45,16 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   // Limiter counts live in Redis (shared by the replicas); this connection fails fast rather than queueing.
   const redis = new Redis(deps.config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'hrsync-http-limits' });
   redis.on('error', () => {});
+  app.addHook('onReady', async () => {
+    // The limits count in Redis from the first request (until it answers, an in-process count stands in).
+    if (redis.status !== 'ready') await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 3_000);
+      redis.once('ready', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  });
   app.addHook('onClose', async () => {
     await redis.quit().catch(() => redis.disconnect());
   });

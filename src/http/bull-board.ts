@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearer } from './auth.js';
 import type { AuthLimiter } from './auth-limiter.js';
 import type { HttpDeps } from './deps.js';
+import { retryAfterOf } from './errors.js';
 import { BULL_BOARD_CSP, useCsp } from './security-headers.js';
 
 export const QUEUES_PATH = '/admin/queues';
@@ -50,11 +51,18 @@ export async function registerBullBoard(app: FastifyInstance, deps: HttpDeps, li
   });
   await app.register(async (scope) => {
     useCsp(scope, BULL_BOARD_CSP);
+    // Answers here rather than throwing: Bull Board's routes have an error handler of their own (a 500 for anything).
     scope.addHook('onRequest', async (request, reply) => {
       const presented = Boolean(request.headers.authorization);
-      if (presented) await limiter.check(request.ip);
+      try {
+        if (presented) await limiter.check(request.ip);
+        if (!isAdmin(request, deps.config.adminToken) && presented) await limiter.fail(request.ip);
+      } catch (err) {
+        const retryAfter = retryAfterOf(err);
+        if (retryAfter === null) throw err;
+        return reply.code(429).header('retry-after', String(retryAfter)).send({ error: { code: 'rate_limited', message: (err as Error).message } });
+      }
       if (!isAdmin(request, deps.config.adminToken)) {
-        if (presented) await limiter.fail(request.ip);
         await reply
           .code(401)
           .header('www-authenticate', 'Basic realm="hrsync admin", charset="UTF-8"')
