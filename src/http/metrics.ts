@@ -11,8 +11,8 @@ export interface Metrics {
   render(): Promise<string>;
   /** Reads the domain figures (table counts, queue depths, run durations) now. */
   refresh(): Promise<void>;
-  /** Refreshes every `refreshMs` until stop(): a scrape never counts a table. */
-  start(refreshMs: number): void;
+  /** Reads the figures once (resolves then), and again every `refreshMs` until stop(): a scrape never counts a table. */
+  start(refreshMs: number): Promise<void>;
   stop(): void;
 }
 
@@ -114,14 +114,12 @@ export function createMetrics(deps: Deps): Metrics {
       return `${await registry.metrics()}\n${durations}`;
     },
     refresh,
-    start(refreshMs) {
+    async start(refreshMs) {
       if (timer) return;
-      const tick = () => {
-        refresh().catch((err: unknown) => deps.log?.warn({ err: errorMessage(err) }, 'metrics refresh failed'));
-      };
-      tick();
-      timer = setInterval(tick, refreshMs);
+      const tick = () => refresh().catch((err: unknown) => deps.log?.warn({ err: errorMessage(err) }, 'metrics refresh failed'));
+      timer = setInterval(() => void tick(), refreshMs);
       timer.unref();
+      await tick();
     },
     stop() {
       if (timer) clearInterval(timer);
