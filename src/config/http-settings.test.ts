@@ -40,6 +40,6 @@ describe('HTTP settings', () => {
   });
 
   it('has defaults that limit: 20 failures in 5 minutes, 20 bulk requests a minute, 2 at once, metrics every 30 s', () => {
-    expect(loadHttpSettings({}, 'http://x').settings).toMatchObject({ trustProxy: false, metricsToken: null, metricsPort: null, metricsRefreshMs: 30_000, authFailLimit: 20, authFailWindowSeconds: 300, bulkPerMinute: 20, bulkConcurrency: 2 });
+    expect(loadHttpSettings({}, 'http://x').settings).toMatchObject({ trustProxy: false, metricsToken: null, metricsPort: null, metricsRefreshMs: 30_000, authFailLimit: 20, authFailWindowSeconds: 300, bulkPerMinute: 20, bulkConcurrency: 2, bulkConcurrencyTotal: 4 });
   });
 });

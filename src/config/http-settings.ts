@@ -21,6 +21,8 @@ export interface HttpSettings {
   /** Per token on bulk routes (rollouts, sync triggers, exports): requests per minute, and at once. */
   readonly bulkPerMinute: number;
   readonly bulkConcurrency: number;
+  /** Bulk requests at once in one process, all tokens together (what its memory holds: a 200,000-id body parses to ~100 MB). */
+  readonly bulkConcurrencyTotal: number;
 }
 
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
@@ -76,6 +78,7 @@ export function loadHttpSettings(env: Record<string, string | undefined>, appUrl
       authFailWindowSeconds: int('AUTH_FAIL_WINDOW_SECONDS', 300, 1, 86_400),
       bulkPerMinute: int('BULK_PER_MINUTE', 20, 1),
       bulkConcurrency: int('BULK_CONCURRENCY', 2, 1),
+      bulkConcurrencyTotal: int('BULK_CONCURRENCY_TOTAL', 4, 1),
     },
   };
 }

@@ -101,7 +101,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(cookie, { secret: cookieSecret(deps.config.adminToken) });
 
   registerAuth(app, deps.tokens, authLimiter);
-  registerBulkLimits(app, redis, { keyPrefix: `${deps.config.queuePrefix}:bulk`, perMinute: http.bulkPerMinute, concurrency: http.bulkConcurrency });
+  registerBulkLimits(app, redis, { keyPrefix: `${deps.config.queuePrefix}:bulk`, perMinute: http.bulkPerMinute, concurrency: http.bulkConcurrency, concurrencyTotal: http.bulkConcurrencyTotal });
 
   await app.register(rateLimit, { global: false });
   registerHealthRoutes(app, deps.readiness);

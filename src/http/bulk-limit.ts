@@ -17,9 +17,11 @@ export function isBulkRoute(route: Pick<RouteOptions, 'method' | 'url' | 'bodyLi
  * Per-token limits on the bulk routes, checked before the body is read (a 16 MB id list is
  * not parsed to be refused): at most `perMinute` requests a minute (counted in Redis, shared
  * by the replicas) and `concurrency` at once in this process (what a process can hold in
- * memory is its own). Over either: 429 with Retry-After.
+ * memory is its own), and `concurrencyTotal` at once in this process for all tokens together
+ * (eight organizations' tokens can hold as much memory as one token's eight). Over any:
+ * 429 with Retry-After.
  */
-export function registerBulkLimits(app: FastifyInstance, redis: Redis, opts: { keyPrefix: string; perMinute: number; concurrency: number }): void {
+export function registerBulkLimits(app: FastifyInstance, redis: Redis, opts: { keyPrefix: string; perMinute: number; concurrency: number; concurrencyTotal: number }): void {
   const rate = new RateLimiterRedis({
     storeClient: redis,
     keyPrefix: opts.keyPrefix,
@@ -29,6 +31,7 @@ export function registerBulkLimits(app: FastifyInstance, redis: Redis, opts: { k
     insuranceLimiter: new RateLimiterMemory({ keyPrefix: opts.keyPrefix, points: opts.perMinute, duration: 60 }),
   });
   const running = new Map<string, number>();
+  let total = 0;
   const releases = new WeakMap<FastifyRequest, () => void>();
 
   async function limit(request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -37,21 +40,26 @@ export function registerBulkLimits(app: FastifyInstance, redis: Redis, opts: { k
     const key = p.kind === 'admin' ? 'admin' : `token:${p.tokenId}`;
     const now = running.get(key) ?? 0;
     if (now >= opts.concurrency) throw rateLimited(`at most ${opts.concurrency} bulk requests at once per token; wait for one to finish`, 1000);
-    try {
-      await rate.consume(key);
-    } catch (err) {
-      if (err instanceof RateLimiterRes) throw rateLimited(`at most ${opts.perMinute} bulk requests a minute per token`, err.msBeforeNext);
-      throw err;
-    }
+    if (total >= opts.concurrencyTotal) throw rateLimited('the service is busy with other bulk requests; try again in a moment', 1000);
+    // The slot is taken before the first await, so two requests at once cannot both pass the checks.
     running.set(key, now + 1);
+    total++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
+      total--;
       const n = (running.get(key) ?? 1) - 1;
       if (n <= 0) running.delete(key);
       else running.set(key, n);
     };
+    try {
+      await rate.consume(key);
+    } catch (err) {
+      release();
+      if (err instanceof RateLimiterRes) throw rateLimited(`at most ${opts.perMinute} bulk requests a minute per token`, err.msBeforeNext);
+      throw err;
+    }
     releases.set(request, release);
     // Answered (onResponse), or the client went away first (the socket closes).
     reply.raw.once('close', release);

@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/auth/tokens.js';
 import { errorBody, sleep, startHttpService, type HttpService } from '../support/http.js';
+import { auditSecrets } from '../support/log-audit.js';
 import { employee } from '../support/store.js';
 
 /**
@@ -13,7 +15,7 @@ let users: string[];
 const PER_MINUTE = 3;
 
 beforeAll(async () => {
-  h = await startHttpService({ workers: false, env: { BULK_PER_MINUTE: String(PER_MINUTE), BULK_CONCURRENCY: '1' } });
+  h = await startHttpService({ workers: false, env: { BULK_PER_MINUTE: String(PER_MINUTE), BULK_CONCURRENCY: '1', BULK_CONCURRENCY_TOTAL: '2' } });
   await h.svc.sync([employee(1), employee(2), employee(3)]);
   users = (await h.svc.userIds()).slice(0, 3);
 });
@@ -60,10 +62,23 @@ describe('bulk requests per token', () => {
     // another token is not held back by it
     const other = await h.call('POST', '/api/connectors/globex-hr/sync', { token: h.tokens.globex.token, body: { dryRun: true } });
     expect(other.statusCode).toBe(202);
+    // and the process as a whole takes only BULK_CONCURRENCY_TOTAL (2) at once, whatever the tokens
+    const fresh = await createToken(h.svc.ctx.em(), 'acme', 'second');
+    const more = await createToken(h.svc.ctx.em(), 'acme', 'third');
+    auditSecrets(fresh.token, more.token);
+    const body2 = new PassThrough();
+    const held = h.app.inject({ method: 'POST', url: '/api/connectors/acme-hr/sync', headers: { authorization: `Bearer ${fresh.token}`, 'content-type': 'application/json' }, payload: body2 });
+    body2.write('{"dryRun":');
+    await sleep(200);
+    const busy = await h.call('POST', '/api/connectors/acme-hr/sync', { token: more.token, body: { dryRun: true } });
+    expect(busy.statusCode).toBe(429);
+    expect(errorBody(busy).message).toMatch(/busy with other bulk requests/);
+    body2.end('true}');
+    expect((await held).statusCode).toBe(202);
     body.end(`"${users[0]}"],"sendAt":"${new Date(Date.now() + 86_400_000).toISOString()}"}`);
     expect((await first).statusCode).toBe(202);
     // the slot is free again once the first is answered
-    const third = await h.call('POST', '/api/rollouts', { token: admin, body: { ...rollout(1), organizationId: 'acme' } });
-    expect(third.statusCode).toBe(202);
+    const after = await h.call('POST', '/api/rollouts', { token: admin, body: { ...rollout(1), organizationId: 'acme' } });
+    expect(after.statusCode).toBe(202);
   });
 });
