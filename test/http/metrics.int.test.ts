@@ -5,6 +5,7 @@ import { TokenVerifier } from '../../src/auth/tokens.js';
 import { loadConfig } from '../../src/config/load.js';
 import { buildApp } from '../../src/http/app.js';
 import { errorBody, startHttpService, type HttpService } from '../support/http.js';
+import { auditSecrets } from '../support/log-audit.js';
 import { employee } from '../support/store.js';
 
 /**
@@ -16,6 +17,7 @@ let h: HttpService;
 const METRICS_TOKEN = `metrics-${'m'.repeat(40)}`;
 
 beforeAll(async () => {
+  auditSecrets(METRICS_TOKEN);
   h = await startHttpService({ workers: false, env: { METRICS_TOKEN, METRICS_REFRESH_SECONDS: '3600' } });
   await h.svc.sync([employee(1), employee(2)]);
 });
