@@ -46,7 +46,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     log,
     queues: bullmqRolloutPort(queues),
     settings: rolloutSettings(config),
-    rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond),
+    rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond, { chunk: config.invitations.chunkSize }),
     lockBatch: (rolloutId, batch) => tryLockBatch(config.databaseUrl, rolloutId, batch),
   });
   let transport: MailTransport | null = null;

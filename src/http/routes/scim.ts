@@ -5,6 +5,7 @@ import { resourceTypes, schemas, serviceProviderConfig, LIST_SCHEMA } from '../.
 import { invalidSyntax, invalidValue, isScimError, notFound, ScimError } from '../../scim/scim-error.js';
 import { ScimGroups } from '../../scim/scim-groups.js';
 import { ScimUsers } from '../../scim/scim-users.js';
+import type { AuthLimiter } from '../auth-limiter.js';
 import type { HttpDeps } from '../deps.js';
 import { httpStatus } from '../errors.js';
 import { hookRoutes } from './hooks.js';
@@ -13,8 +14,8 @@ import { hookRoutes } from './hooks.js';
  * The routes of changes pushed to hrsync, registered by app.ts in one line:
  * the SCIM 2.0 service provider at /scim/v2 (RFC 7644) and vendor webhooks at /hooks.
  */
-export async function pushRoutes(app: FastifyInstance, opts: { deps: HttpDeps }): Promise<void> {
-  await app.register(scimRoutes, { prefix: '/scim/v2', deps: opts.deps });
+export async function pushRoutes(app: FastifyInstance, opts: { deps: HttpDeps; limiter?: AuthLimiter }): Promise<void> {
+  await app.register(scimRoutes, { prefix: '/scim/v2', deps: opts.deps, limiter: opts.limiter });
   await app.register(hookRoutes, { prefix: '/hooks', deps: opts.deps });
 }
 
@@ -56,7 +57,7 @@ function listQuery(request: FastifyRequest) {
   };
 }
 
-async function scimRoutes(app: FastifyInstance, opts: { deps: HttpDeps }): Promise<void> {
+async function scimRoutes(app: FastifyInstance, opts: { deps: HttpDeps; limiter?: AuthLimiter }): Promise<void> {
   const { deps } = opts;
   const verifier = new TokenVerifier(deps.em, null, 5_000, 'scim');
   const users = new ScimUsers(deps);
@@ -77,7 +78,11 @@ async function scimRoutes(app: FastifyInstance, opts: { deps: HttpDeps }): Promi
 
   // Every SCIM request carries an organization token with the scim scope; checked before the body is read.
   app.addHook('onRequest', async (request) => {
-    const principal = await verifier.verify(bearer(request));
+    const presented = bearer(request);
+    // Wrong tokens count against the client like on /api (src/http/auth-limiter.ts): no guessing at SCIM either.
+    if (presented) await opts.limiter?.check(request.ip);
+    const principal = await verifier.verify(presented);
+    if (!principal && presented) await opts.limiter?.fail(request.ip);
     if (!principal) throw new ScimError(401, 'missing, invalid or revoked bearer token (a token with the scim scope)');
     request.principal = principal;
   });
