@@ -1,3 +1,4 @@
+import { searchCondition } from '../users/user-search.js';
 import type { RolloutFilter } from './rollout-types.js';
 
 export interface Selection {
@@ -21,5 +22,11 @@ export function selectionWhere(organizationId: string, sel: Selection): { where:
   if (filter?.connector) { where.push('u.connector_id = ?'); params.push(filter.connector); }
   if (filter?.access) { where.push('u.access = ?'); params.push(filter.access); }
   if (filter?.status) { where.push('u.status = ?'); params.push(filter.status); }
+  if (filter?.search) {
+    const s = searchCondition(filter.search);
+    where.push(s.sql);
+    params.push(...s.params);
+  }
   return { where, params };
 }
+

@@ -80,6 +80,8 @@ export const rolloutFilterSchema = z
     connector: z.string().min(1).max(100).optional(),
     access: z.enum(['none', 'invited', 'active']).optional(),
     status: z.enum(['active', 'deactivated']).optional(),
+    /** a search text (the dashboard's "all matching"): e-mail, name or employee id, case- and accent-insensitive */
+    search: z.string().trim().min(1).max(200).optional(),
   })
   .strict();
 export type RolloutFilter = z.infer<typeof rolloutFilterSchema>;

@@ -5,6 +5,7 @@ import { WITHDRAW_INVITATIONS_SQL } from '../db/invitation-repository.js';
 import { bound, isUniqueViolation, sql, sqlOne } from '../db/sql.js';
 import { isValidEmail, normalizeEmail } from '../domain/email-address.js';
 import { AppError } from '../lib/errors.js';
+import { searchCondition } from './user-search.js';
 
 /** A user as CLI `--json` and HTTP show it (interfaces.md). */
 export interface UserRecord {
@@ -149,13 +150,7 @@ export async function listUsers(em: EntityManager, query: ListUsersQuery): Promi
     if (!UUID.test(query.groupId)) return { users: [], nextCursor: null };
     filters.push({ sql: 'exists (select 1 from group_memberships gm where gm.user_id = u.id and gm.group_id = ?)', params: [query.groupId] });
   }
-  if (query.q) {
-    const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    filters.push({
-      sql: `(lower(u.email) like ? or lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) like ? or u.external_id = ?)`,
-      params: [like, like, query.q],
-    });
-  }
+  if (query.q) filters.push(searchCondition(query.q));
   const conditions = [...paging, ...filters];
   const limit = Number.isInteger(query.limit) ? Math.min(Math.max(query.limit!, 1), 1000) : 100;
   // Plain paging — all users, or one organization's (the API's and the dashboard's every page) —

@@ -167,7 +167,7 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     await page.getByRole('button', { name: 'Invite…' }).click();
 
     // The invite form: login method, message, a time a few seconds ahead in a time zone.
-    await page.waitForURL('**/dashboard/orgs/acme/invite');
+    await page.waitForURL(/\/dashboard\/orgs\/acme\/invite\/[0-9a-f-]{36}$/);
     expect(await page.locator('[data-selection-summary]').textContent()).toBe('4 selected users');
     await page.locator('input[name="loginMethod"][value="magic_link"]').check();
     await page.getByLabel(/Personal message/).fill('Welcome to <Acme> & "friends"!');

@@ -30,31 +30,82 @@ beforeAll(async () => {
   cookie = setCookies(signIn).filter((c) => c.startsWith('hrsync_session=')).join('; ');
   const users = await h.app.inject({ method: 'GET', url: '/dashboard/orgs/acme/users', headers: { cookie } });
   csrf = /name="_csrf" value="([^"]+)"/.exec(users.body)![1]!;
+  // The CSRF secret's cookie (@fastify/csrf-protection) goes with the session's.
+  cookie = [cookie, ...setCookies(users).filter((c) => c.startsWith('hrsync_csrf='))].join('; ');
 });
 afterAll(async () => {
   await h?.close();
 });
 
+const get = (url: string) => h.app.inject({ method: 'GET', url, headers: { cookie } });
+const rolloutCount = async () => Number((await h.svc.store.query<{ n: number }>(`select count(*)::int as n from rollouts`))[0].n);
+const loc = (r: { headers: Record<string, unknown> }) => String(r.headers.location).split('?')[0];
+
+/** The selection → a draft → the form's values → the preview's URL. */
+async function draftFor(ids: string[]): Promise<{ draft: string; preview: string }> {
+  const start = await post('/dashboard/orgs/acme/invite', [['selection', 'ids'], ...ids.map((id): [string, string] => ['userIds', id])]);
+  expect(start.statusCode).toBe(303);
+  const draft = loc(start);
+  expect(draft).toMatch(/^\/dashboard\/orgs\/acme\/invite\/[0-9a-f-]{36}$/);
+  const saved = await post(draft, [['loginMethod', 'sso'], ['when', 'now'], ['message', 'Welcome']]);
+  expect(saved.statusCode).toBe(303);
+  expect(loc(saved)).toBe(`${draft}/preview`);
+  return { draft, preview: loc(saved) };
+}
+
 describe('dashboard invite confirmation', () => {
-  it('carries a one-time key; a second submit redirects to the rollout the first created', async () => {
+  it('the preview is a GET of a saved draft whose confirm form carries a one-time key; a second confirm, concurrent or later, and the preview after it, land on the rollout the first created', async () => {
     const ids = await h.svc.userIds();
-    const state: Array<[string, string]> = [['selection', 'ids'], ...ids.map((id): [string, string] => ['userIds', id]), ['loginMethod', 'sso'], ['when', 'now']];
-    const preview = await post('/dashboard/orgs/acme/invite', [['step', 'preview'], ...state]);
-    expect(preview.statusCode).toBe(200);
-    const confirmForm = /<form[^>]*data-submit-once[^>]*>[\s\S]*?<\/form>/.exec(preview.body)?.[0];
+    const { draft, preview } = await draftFor(ids);
+    const page = await get(preview);
+    expect(page.statusCode).toBe(200);
+    const confirmForm = /<form[^>]*data-submit-once[^>]*>[\s\S]*?<\/form>/.exec(page.body)?.[0];
     expect(confirmForm).toBeDefined();
+    expect(confirmForm).toContain(`action="${draft}/confirm"`);
     const key = /name="submissionKey" value="([^"]+)"/.exec(confirmForm!)![1]!;
-    const before = Number((await h.svc.store.query<{ n: number }>(`select count(*)::int as n from rollouts`))[0].n);
-    const confirm = () => post('/dashboard/orgs/acme/invite', [['step', 'confirm'], ['submissionKey', key], ...state]);
+    // Reloading the preview is a GET: the same key, nothing created.
+    expect(/name="submissionKey" value="([^"]+)"/.exec((await get(preview)).body)![1]).toBe(key);
+    const before = await rolloutCount();
+    const confirm = () => post(`${draft}/confirm`, [['submissionKey', key]]);
     const [a, b] = await Promise.all([confirm(), confirm()]);
     const c = await confirm();
     for (const r of [a, b, c]) expect(r.statusCode).toBe(303);
-    const where = (r: typeof a) => String(r.headers.location).split('?')[0];
-    expect(where(a)).toMatch(/^\/dashboard\/orgs\/acme\/rollouts\/[0-9a-f-]{36}$/);
-    expect(new Set([where(a), where(b), where(c)]).size).toBe(1);
-    expect(Number((await h.svc.store.query<{ n: number }>(`select count(*)::int as n from rollouts`))[0].n)).toBe(before + 1);
-    // a new preview is a new key: a deliberate second rollout is possible
-    const again = await post('/dashboard/orgs/acme/invite', [['step', 'preview'], ...state]);
-    expect(/name="submissionKey" value="([^"]+)"/.exec(again.body)![1]).not.toBe(key);
+    expect(loc(a)).toMatch(/^\/dashboard\/orgs\/acme\/rollouts\/[0-9a-f-]{36}$/);
+    expect(new Set([loc(a), loc(b), loc(c)]).size).toBe(1);
+    expect(await rolloutCount()).toBe(before + 1);
+    // Back to the preview or the form after confirming: the rollout, not another button.
+    for (const url of [preview, draft]) {
+      const again = await get(url);
+      expect(again.statusCode).toBe(303);
+      expect(loc(again)).toBe(loc(a));
+    }
+    expect(await rolloutCount()).toBe(before + 1);
+  });
+
+  it('refuses "Send 0 invitations": no confirm button, and a confirm anyway creates nothing', async () => {
+    const ids = await h.svc.userIds();
+    // A deactivated user is skipped: a rollout of only them would send nothing.
+    await h.svc.store.query(`update users set status = 'deactivated' where id = $1`, [ids[0]]);
+    const { draft, preview } = await draftFor([ids[0]!]);
+    const page = await get(preview);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('data-nothing-to-send');
+    expect(page.body).not.toContain('data-submit-once');
+    const key = (await h.svc.store.query<{ k: string }>(`select confirm_key::text as k from dashboard_invite_drafts where id = $1`, [draft.split('/').pop()]))[0].k;
+    const before = await rolloutCount();
+    const res = await post(`${draft}/confirm`, [['submissionKey', key]]);
+    expect(res.statusCode).toBe(303);
+    expect(String(res.headers.location)).toBe(`${preview}?error=empty`);
+    expect(await rolloutCount()).toBe(before);
+    await h.svc.store.query(`update users set status = 'active' where id = $1`, [ids[0]]);
+  });
+
+  it('a message over 500 characters is refused with its length, not cut', async () => {
+    const ids = await h.svc.userIds();
+    const start = await post('/dashboard/orgs/acme/invite', [['selection', 'ids'], ['userIds', ids[0]!]]);
+    const res = await post(loc(start), [['loginMethod', 'sso'], ['when', 'now'], ['message', 'x'.repeat(520)]]);
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toContain('this one has 520');
+    expect(res.body).toContain('x'.repeat(520));
   });
 });

@@ -4,6 +4,7 @@ import { Migration20261126020000_service } from './Migration20261126020000_servi
 import { Migration20261127000000_users_org_seq } from './Migration20261127000000_users_org_seq.js';
 import { Migration20261205120000_one_live_invitation } from './Migration20261205120000_one_live_invitation.js';
 import { Migration20261205130000_connector_records } from './Migration20261205130000_connector_records.js';
+import { Migration20261205140000_dashboard_drafts } from './Migration20261205140000_dashboard_drafts.js';
 import { Migration20261205150000_dashboard_sessions } from './Migration20261205150000_dashboard_sessions.js';
 import { Migration20261205180000_push } from './Migration20261205180000_push.js';
 
@@ -15,6 +16,7 @@ export const migrationsList = [
   { name: 'Migration20261127000000_users_org_seq', class: Migration20261127000000_users_org_seq },
   { name: 'Migration20261205120000_one_live_invitation', class: Migration20261205120000_one_live_invitation },
   { name: 'Migration20261205130000_connector_records', class: Migration20261205130000_connector_records },
+  { name: 'Migration20261205140000_dashboard_drafts', class: Migration20261205140000_dashboard_drafts },
   { name: 'Migration20261205150000_dashboard_sessions', class: Migration20261205150000_dashboard_sessions },
   { name: 'Migration20261205180000_push', class: Migration20261205180000_push },
 ];

@@ -16,7 +16,7 @@ import { registerOrganizationRoutes } from './pages/organizations.js';
 import { registerRolloutPages } from './pages/rollouts.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerUserPages } from './pages/users.js';
-import { cookieSecret, CSRF_COOKIE } from './session.js';
+import { cookieSecret, CSRF_COOKIE, SESSION_COOKIE } from './session.js';
 
 export { Dashboard } from './context.js';
 
@@ -61,8 +61,10 @@ export async function registerDashboard(app: FastifyInstance, deps: HttpDeps, au
       if (cfg.dashboardPublic || signedIn) return;
       // Not signed in (or the session expired, or its token was revoked).
       if (cfg.dashboardJson) return reply.code(401).send({ error: { code: 'unauthorized', message: 'sign in to the dashboard' } });
-      const next = request.method === 'GET' ? request.url : undefined;
-      return reply.code(303).header('location', path(['sign-in'], { next })).send();
+      // Back to where the admin was, filters and all: the page itself, or for a form the page it was on.
+      const next = request.method === 'GET' ? request.url : sameOriginPath(request.headers.referer, request.headers.host);
+      const expired = request.cookies?.[SESSION_COOKIE] ? 1 : undefined;
+      return reply.code(303).header('location', path(['sign-in'], { next, expired })).send();
     });
 
     // Every POST — the sign-in form's too (login CSRF) — carries a CSRF token in a hidden field.
@@ -144,4 +146,15 @@ export async function registerDashboard(app: FastifyInstance, deps: HttpDeps, au
       scope.get('/', { config: { dashboardPublic: true } }, async (_request, reply) => reply.code(303).header('location', path([])).send());
     }
   });
+}
+
+/** A Referer's path and query, when it is a dashboard page of this host (else nothing). */
+function sameOriginPath(referer: string | undefined, host: string | undefined): string | undefined {
+  if (!referer || !host) return undefined;
+  try {
+    const u = new URL(referer);
+    return u.host === host && u.pathname.startsWith('/dashboard/') ? u.pathname + u.search : undefined;
+  } catch {
+    return undefined;
+  }
 }

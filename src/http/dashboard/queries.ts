@@ -4,7 +4,8 @@ import type { SyncCounts } from '../../db/sync-run-types.js';
 import { planRollout, type RolloutCandidate, type SkipReason } from '../../domain/rollout-plan.js';
 import { isUuid } from '../../domain/uuid.js';
 import { selectionWhere, type RolloutRecord, type Selection } from '../../invitations/rollout-service.js';
-import { decodeCursor, listUsers, type ListUsersQuery } from '../../users/user-service.js';
+import { searchCondition } from '../../users/user-search.js';
+import { decodeCursor, encodeCursor, type ListUsersQuery } from '../../users/user-service.js';
 
 /**
  * The dashboard's reads. Every one is scoped by organization in SQL; callers pass the
@@ -144,45 +145,53 @@ export async function namedById(em: EntityManager, table: 'locations' | 'groups'
   return row?.name ?? null;
 }
 
-/**
- * How many users a list query matches (the same filters as listUsers), counting at most
- * `cap` + 1 so a count over a very large organization stays cheap: `{ n, capped }`.
- */
-export async function countUsers(em: EntityManager, query: ListUsersQuery & { organizationId: string }, cap = 100_000): Promise<{ n: number; capped: boolean }> {
+/** The users list's filters as a WHERE over `users u` (null: matches nobody). */
+function userWhere(query: ListUsersQuery & { organizationId: string }): { where: string[]; params: unknown[] } | null {
   const where = ['u.organization_id = ?'];
   const params: unknown[] = [query.organizationId];
   if (query.status) { where.push('u.status = ?'); params.push(query.status); }
   if (query.access) { where.push('u.access = ?'); params.push(query.access); }
   if (query.connectorId) { where.push('u.connector_id = ?'); params.push(query.connectorId); }
   if (query.locationId) {
-    if (!isUuid(query.locationId)) return { n: 0, capped: false };
+    if (!isUuid(query.locationId)) return null;
     where.push('u.location_id = ?'); params.push(query.locationId);
   }
   if (query.groupId) {
-    if (!isUuid(query.groupId)) return { n: 0, capped: false };
-    where.push('exists (select 1 from group_memberships gm where gm.user_id = u.id and gm.group_id = ?)'); params.push(query.groupId);
+    if (!isUuid(query.groupId)) return null;
+    where.push('u.id in (select gm.user_id from group_memberships gm where gm.group_id = ?)'); params.push(query.groupId);
   }
   if (query.q) {
-    const like = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(`(lower(u.email) like ? or lower(coalesce(u.first_name, '') || ' ' || coalesce(u.last_name, '')) like ? or u.external_id = ?)`);
-    params.push(like, like, query.q);
+    const c = searchCondition(query.q);
+    where.push(c.sql);
+    params.push(...c.params);
   }
+  return { where, params };
+}
+
+/**
+ * The cursor of the page before the one that starts after `cursor` (keyset paging backwards):
+ * undefined for the first page, null when there is no page before.
+ */
+export async function previousCursor(em: EntityManager, query: ListUsersQuery & { organizationId: string }, cursor: string | undefined, limit: number): Promise<string | null | undefined> {
+  if (!cursor) return null;
+  const w = userWhere(query);
+  if (!w) return null;
+  const seq = decodeCursor(cursor);
+  const row = await sqlOne<{ seq: string }>(em, `select u.seq from users u where ${w.where.join(' and ')} and u.seq <= ? order by u.seq desc offset ? limit 1`, [...w.params, seq, limit]);
+  return row ? encodeCursor(Number(row.seq)) : undefined;
+}
+
+/**
+ * How many users a list query matches (the same filters as listUsers), counting at most
+ * `cap` + 1 so a count over a very large organization stays cheap: `{ n, capped }`.
+ */
+export async function countUsers(em: EntityManager, query: ListUsersQuery & { organizationId: string }, cap = 100_000): Promise<{ n: number; capped: boolean }> {
+  const w = userWhere(query);
+  if (!w) return { n: 0, capped: false };
+  const { where, params } = w;
   const row = await sqlOne<{ n: string }>(em, `select count(*) as n from (select 1 from users u where ${where.join(' and ')} limit ?) x`, [...params, cap + 1]);
   const n = Number(row?.n ?? 0);
   return { n: Math.min(n, cap), capped: n > cap };
-}
-
-/** Every user id a list query matches (for "all matching" with a search text, which a rollout filter cannot express). */
-export async function matchingUserIds(em: EntityManager, query: ListUsersQuery & { organizationId: string }, max: number): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await listUsers(em, { ...query, cursor, limit: 1000 });
-    ids.push(...page.users.map((u) => u.id));
-    if (!page.nextCursor || ids.length > max) break;
-    cursor = page.nextCursor;
-  }
-  return ids;
 }
 
 export function cursorIsValid(cursor: string | undefined): boolean {
@@ -230,13 +239,18 @@ interface CandidateRow {
   status: 'active' | 'deactivated';
   access: 'none' | 'invited' | 'active';
   has_email: boolean;
+  /** the address has the shape of one (sync and the API validate addresses as they arrive) */
+  email_ok: boolean;
   pending: boolean;
 }
+
+/** The shape of an address, in SQL (the addresses stay in the database; planRollout sees a stand-in of the same validity). */
+const EMAIL_OK = `coalesce(u.email ~ '^[^@[:space:]]+@[^@[:space:]]+\\.[^@[:space:]]+$', false)`;
 
 const toCandidate = (r: CandidateRow): RolloutCandidate => ({
   id: r.id, status: r.status, access: r.access,
   // planRollout only asks whether there is an address: the addresses themselves stay in the database.
-  email: r.has_email ? 'present' : null,
+  email: r.has_email ? (r.email_ok ? 'someone@example.com' : 'not an address') : null,
   pendingElsewhere: r.pending,
 });
 
@@ -267,11 +281,11 @@ export async function previewRollout(em: EntityManager, organizationId: string, 
   const { where, params } = selectionWhere(organizationId, sel);
   const groups = await sql<CandidateRow & { n: string; sample: string[] }>(
     em,
-    `select c.status, c.access, c.has_email, c.pending, count(*) as n, (array_agg(c.id order by c.seq))[1:${Math.max(1, Math.floor(examplesPerReason))}] as sample
-       from (select u.id, u.seq, u.status, u.access, (u.email is not null) as has_email,
+    `select c.status, c.access, c.has_email, c.email_ok, c.pending, count(*) as n, (array_agg(c.id order by c.seq))[1:${Math.max(1, Math.floor(examplesPerReason))}] as sample
+       from (select u.id, u.seq, u.status, u.access, (u.email is not null) as has_email, ${EMAIL_OK} as email_ok,
                     exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending')) as pending
                from users u where ${where.join(' and ')}) c
-      group by c.status, c.access, c.has_email, c.pending`,
+      group by c.status, c.access, c.has_email, c.email_ok, c.pending`,
     params,
   );
   let matched = 0;
@@ -345,7 +359,7 @@ export async function rolloutSkippedUsers(em: EntityManager, rollout: RolloutRec
   params.push(new Date(rollout.startedAt));
   const rows = await sql<CandidateRow & { first_name: string | null; last_name: string | null; external_id: string | null }>(
     em,
-    `select u.id, u.status, u.access, (u.email is not null) as has_email, u.first_name, u.last_name, u.external_id,
+    `select u.id, u.status, u.access, (u.email is not null) as has_email, ${EMAIL_OK} as email_ok, u.first_name, u.last_name, u.external_id,
             exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending') and i.rollout_id <> ?) as pending
        from users u
       where ${where.join(' and ')} and not exists (select 1 from invitations i where i.rollout_id = ? and i.user_id = u.id)

@@ -32,52 +32,139 @@ export const SCRIPT = String.raw`(function () {
     });
   });
 
-  // Forms that must not be sent twice (the invite confirmation): the button is disabled once
-  // sent. The server does not rely on it: the form's one-time key makes a second submit show
-  // what the first created.
+  var store = {
+    get: function (k) { try { var v = window.sessionStorage.getItem('hrsync:' + k); return v ? JSON.parse(v) : null; } catch (e) { return null; } },
+    set: function (k, v) { try { window.sessionStorage.setItem('hrsync:' + k, JSON.stringify(v)); } catch (e) { /* private mode: nothing kept */ } },
+    del: function (k) { try { window.sessionStorage.removeItem('hrsync:' + k); } catch (e) { /* nothing kept */ } }
+  };
+
+  // Forms that must not be sent twice (the invite confirmation): once sent, the button is
+  // disabled and says it is busy, and a second submit (Enter again) is dropped. The server does
+  // not rely on it: the form's one-time key makes a second submit land on what the first created.
   $$('form[data-submit-once]').forEach(function (f) {
-    f.addEventListener('submit', function () {
-      setTimeout(function () { $$('button[type="submit"]', f).forEach(function (b) { b.disabled = true; b.setAttribute('aria-disabled', 'true'); }); }, 0);
+    var sent = false;
+    var labels = $$('button[type="submit"]', f).map(function (b) { return b.textContent; });
+    f.addEventListener('submit', function (e) {
+      if (sent) { e.preventDefault(); return; }
+      sent = true;
+      if (f.getAttribute('data-forget')) store.del(f.getAttribute('data-forget'));
+      f.setAttribute('aria-busy', 'true');
+      setTimeout(function () {
+        $$('button[type="submit"]', f).forEach(function (b) {
+          b.disabled = true; b.setAttribute('aria-disabled', 'true');
+          if (f.getAttribute('data-busy-text')) b.textContent = f.getAttribute('data-busy-text');
+        });
+      }, 0);
+    });
+    // Back to a page kept in memory: the button works again (the server knows what was done).
+    window.addEventListener('pageshow', function (e) {
+      if (!e.persisted) return;
+      sent = false;
+      f.removeAttribute('aria-busy');
+      $$('button[type="submit"]', f).forEach(function (b, i) { b.disabled = false; b.removeAttribute('aria-disabled'); b.textContent = labels[i]; });
     });
   });
 
-  // Users: select a page at once, count the selection, highlight rows.
+  // Forms whose content survives a session end or a reload in this tab (the invite form):
+  // kept in sessionStorage as it is typed, put back when the page shows again, dropped once sent.
+  $$('form[data-persist]').forEach(function (f) {
+    var key = f.getAttribute('data-persist');
+    var inputs = function () { return $$('input[name], textarea[name], select[name]', f).filter(function (i) { return i.type !== 'hidden'; }); };
+    var saved = store.get(key);
+    if (saved) {
+      inputs().forEach(function (i) {
+        if (!(i.name in saved)) return;
+        var v = saved[i.name];
+        if (i.type === 'radio' || i.type === 'checkbox') i.checked = v === i.value;
+        else if (v !== null) i.value = v;
+      });
+    }
+    var save = function () {
+      var out = {};
+      inputs().forEach(function (i) {
+        if (i.type === 'radio') { if (i.checked) out[i.name] = i.value; else if (!(i.name in out)) out[i.name] = null; }
+        else if (i.type === 'checkbox') out[i.name] = i.checked ? i.value : null;
+        else out[i.name] = i.value;
+      });
+      store.set(key, out);
+    };
+    f.addEventListener('input', save);
+    f.addEventListener('change', save);
+  });
+
+  // Users: select a page at once, count the selection, highlight rows. Ticks are kept in this
+  // tab across pages and filters (sessionStorage) until an invite form is opened.
   var selForm = $('#selection-form');
   if (selForm) {
+    var ticksKey = 'ticks:' + (selForm.getAttribute('data-org') || '');
+    var ticks = store.get(ticksKey) || {};
     var boxes = $$('input[name="userIds"]', selForm);
     var pageBox = $('[data-select-page]', selForm);
     var countEl = $('[data-selected-count]', selForm);
     var idsRadio = $('input[name="selection"][value="ids"]', selForm);
     var allRadio = $('input[name="selection"][value="filter"]', selForm);
     var hint = $('[data-selection-hint]', selForm);
+    var clearBtn = $('[data-clear-selection]', selForm);
+    var count = function () { return Object.keys(ticks).length; };
     var refresh = function () {
       var n = boxes.filter(function (b) { return b.checked; }).length;
-      if (countEl) countEl.textContent = nf.format(n);
+      if (countEl) countEl.textContent = nf.format(count());
+      if (clearBtn) clearBtn.hidden = count() === 0;
       boxes.forEach(function (b) { var tr = b.closest('tr'); if (tr) tr.classList.toggle('selected', b.checked); });
       if (pageBox) {
         pageBox.checked = n > 0 && n === boxes.length;
         pageBox.indeterminate = n > 0 && n < boxes.length;
       }
     };
+    var remember = function (b) { if (b.checked) ticks[b.value] = 1; else delete ticks[b.value]; };
+    var load = function () {
+      // Ticks from other pages, and boxes the browser put back (Back): both count.
+      boxes.forEach(function (b) { if (ticks[b.value]) b.checked = true; else if (b.checked) ticks[b.value] = 1; });
+      store.set(ticksKey, ticks);
+      refresh();
+    };
     boxes.forEach(function (b) {
-      b.addEventListener('change', function () { if (b.checked && idsRadio) idsRadio.checked = true; refresh(); });
+      b.addEventListener('change', function () { remember(b); store.set(ticksKey, ticks); if (b.checked && idsRadio) idsRadio.checked = true; refresh(); });
     });
     if (pageBox) {
       pageBox.addEventListener('change', function () {
-        boxes.forEach(function (b) { b.checked = pageBox.checked; });
+        boxes.forEach(function (b) { b.checked = pageBox.checked; remember(b); });
+        store.set(ticksKey, ticks);
         if (pageBox.checked && idsRadio) idsRadio.checked = true;
         refresh();
       });
     }
+    if (clearBtn) {
+      clearBtn.addEventListener('click', function () {
+        ticks = {};
+        store.set(ticksKey, ticks);
+        boxes.forEach(function (b) { b.checked = false; });
+        refresh();
+      });
+    }
     selForm.addEventListener('submit', function (e) {
-      var n = boxes.filter(function (b) { return b.checked; }).length;
-      if ((!allRadio || !allRadio.checked) && n === 0) {
+      var byAll = allRadio && allRadio.checked;
+      if (!byAll && count() === 0) {
         e.preventDefault();
         if (hint) { hint.hidden = false; hint.focus(); }
+        return;
       }
+      if (byAll) return;
+      // The ticks of other pages go with this page's.
+      var here = {};
+      boxes.forEach(function (b) { here[b.value] = 1; });
+      Object.keys(ticks).forEach(function (id) {
+        if (here[id]) return;
+        var h = document.createElement('input');
+        h.type = 'hidden'; h.name = 'userIds'; h.value = id;
+        selForm.appendChild(h);
+      });
     });
-    refresh();
+    window.addEventListener('pageshow', function (e) { if (e.persisted) load(); });
+    load();
   }
+  var clearTicks = $('[data-clear-ticks]');
+  if (clearTicks) store.del('ticks:' + clearTicks.getAttribute('data-clear-ticks'));
 
   // Invite: show the date and time only for a scheduled rollout; default to the browser's time zone; count characters.
   var when = $$('input[name="when"]');
@@ -100,8 +187,13 @@ export const SCRIPT = String.raw`(function () {
   }
   $$('textarea[data-counter]').forEach(function (ta) {
     var out = document.getElementById(ta.getAttribute('data-counter'));
-    var max = Number(ta.getAttribute('maxlength')) || 0;
-    var upd = function () { if (out) out.textContent = nf.format(ta.value.length) + ' / ' + nf.format(max); };
+    var max = Number(ta.getAttribute('data-max') || ta.getAttribute('maxlength')) || 0;
+    var upd = function () {
+      if (!out) return;
+      var n = ta.value.trim().length;
+      out.textContent = nf.format(n) + ' / ' + nf.format(max) + ' characters' + (max && n > max ? ': ' + nf.format(n - max) + ' too many' : '');
+      out.classList.toggle('error-text', max > 0 && n > max);
+    };
     ta.addEventListener('input', upd);
     upd();
   });
@@ -143,9 +235,32 @@ export const SCRIPT = String.raw`(function () {
         if (note && live.getAttribute('data-terminal') !== 'true') note.hidden = false;
       }
     };
+    // Signed out meanwhile: stop, say so, and show no buttons that would only lead to the sign-in page.
+    var signedOut = function () {
+      if (timer) { clearInterval(timer); timer = null; }
+      $$('[data-action]').forEach(function (f) { f.hidden = true; });
+      if ($('[data-signed-out]')) return;
+      var box = document.createElement('div');
+      box.className = 'notice notice-error';
+      box.setAttribute('role', 'alert');
+      box.setAttribute('data-signed-out', '');
+      var a = document.createElement('a');
+      a.href = '/dashboard/sign-in?expired=1&next=' + encodeURIComponent(window.location.pathname + window.location.search);
+      a.textContent = 'sign in again';
+      box.appendChild(document.createTextNode('Signed out: the numbers below are no longer updated. Please '));
+      box.appendChild(a);
+      box.appendChild(document.createTextNode('.'));
+      var main = $('#main');
+      if (main) main.insertBefore(box, main.firstChild);
+      live.setAttribute('data-stale', 'true');
+    };
     var poll = function () {
       fetch(url, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
-        .then(function (r) { if (!r.ok) throw new Error(String(r.status)); return r.json(); })
+        .then(function (r) {
+          if (r.status === 401) { signedOut(); throw new Error('signed out'); }
+          if (!r.ok) throw new Error(String(r.status));
+          return r.json();
+        })
         .then(function (p) {
           failures = 0;
           apply(p);

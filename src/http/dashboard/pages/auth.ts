@@ -19,12 +19,13 @@ export function safeNext(next: string | undefined): string | null {
   return next;
 }
 
-function signInPage(dash: Dashboard, opts: { nonce: string; next: string | null; error?: string }): string {
+function signInPage(dash: Dashboard, opts: { nonce: string; next: string | null; error?: string; notice?: string }): string {
   return barePage(dash.assetUrls, 'Sign in', html`
 <div class="auth-card">
   <div class="brand">${raw(ICON_SVG)}<span>hrsync</span></div>
   <h1>Sign in</h1>
   <p class="muted">Use your organization's API token, or the admin token for every organization.</p>
+  ${opts.notice ? html`<div class="notice notice-warn" role="status" data-session-ended>${opts.notice}</div>` : ''}
   ${opts.error ? html`<div class="notice notice-error" role="alert" id="sign-in-error">${opts.error}</div>` : ''}
   <form method="post" action="${path(['sign-in'])}" class="form-grid">
     <input type="hidden" name="_csrf" value="${opts.nonce}">
@@ -46,7 +47,7 @@ export function registerAuthRoutes(app: FastifyInstance, dash: Dashboard): void 
     const next = safeNext(q.next);
     if (await dash.load(request)) return reply.code(303).header('location', next ?? path([])).send();
     // Login CSRF: the form carries a token of the CSRF secret's cookie (@fastify/csrf-protection), checked on POST.
-    return reply.type('text/html; charset=utf-8').send(signInPage(dash, { nonce: dash.csrfToken(request, reply), next, error: q.expired ? 'Your session ended; sign in again.' : undefined }));
+    return reply.type('text/html; charset=utf-8').send(signInPage(dash, { nonce: dash.csrfToken(request, reply), next, notice: q.expired ? `Your session ended. Sign in again${next ? ' to go back to where you were' : ''}: what you entered in a form is kept in this browser tab.` : undefined }));
   });
 
   // The form's CSRF token is checked by the dashboard's preHandler; a wrong token counts against the client (AuthLimiter).

@@ -1,46 +1,32 @@
-import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { idempotent } from '../../../db/idempotency-keys.js';
-import { LOGIN_METHODS, type LoginMethod, type SkipReason } from '../../../domain/rollout-plan.js';
+import { LOGIN_METHODS, type LoginMethod } from '../../../domain/rollout-plan.js';
+import { isUuid } from '../../../domain/uuid.js';
 import { MAX_MESSAGE_LENGTH, type RolloutFilter } from '../../../invitations/rollout-service.js';
 import { isAppError } from '../../../lib/errors.js';
-import { seeOther, type Dashboard } from '../context.js';
+import { notFound, seeOther, type Dashboard } from '../context.js';
 import { asForm, field, fields, type Form } from '../forms.js';
-import { html, path, raw, type HtmlValue, type SafeHtml } from '../html.js';
-import { csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, time, type Org, type PageContext } from '../layout.js';
-import { isUuid } from '../../../domain/uuid.js';
-import { matchingUserIds, namedById, previewRollout, type Selection } from '../queries.js';
-import { formatCount, isTimeZone, timeZones, zonedTimeToUtc } from '../time.js';
-import { describeFilters, filterHiddenFields, readFilters, type UserFilters } from './users.js';
+import { createDraft, loadDraft, markConfirmed, recordPreviewCount, saveDraft, type InviteDraft, type InviteState } from '../invite-drafts.js';
+import { orgPath, type Org } from '../layout.js';
+import { namedById, previewRollout, type Selection } from '../queries.js';
+import { formatCount, isTimeZone, zonedTimeToUtc } from '../time.js';
+import { formPage, previewPage, usersLink, type Described, type Errors } from './invite-views.js';
+import { describeFilters, readFilters } from './users.js';
+
+/**
+ * Inviting from the dashboard, POST → redirect → GET at every step:
+ *   POST /invite                 the selection (ticked ids, or "all matching" as a filter) → a draft
+ *   GET  /invite/:draft          the form          POST /invite/:draft → saved, → the preview
+ *   GET  /invite/:draft/preview  the numbers and the confirm button (a one-time key)
+ *   POST /invite/:draft/confirm  the rollout, once: a second confirm (double click, Back,
+ *                                Reload) lands on the rollout the first created.
+ */
 
 const MAX_USERS = 200_000;
 
-const METHOD_HINTS: Record<LoginMethod, string> = {
-  password: 'They set a password from the link in the e-mail.',
-  sso: 'They sign in with the company’s identity provider.',
-  magic_link: 'They sign in from a link sent by e-mail; no password.',
-};
-
-/** Everything the invite form carries from step to step, in hidden fields. */
-interface InviteState {
-  selection: 'ids' | 'filter';
-  userIds: string[];
-  filters: UserFilters;
-  loginMethod?: string;
-  message?: string;
-  when: 'now' | 'later';
-  at?: string;
-  tz?: string;
-  resend: boolean;
-}
-
-function readState(form: Form, connectorIds: readonly string[]): InviteState {
-  const flat: Record<string, string | undefined> = {};
-  for (const k of Object.keys(form)) flat[k] = form[k]?.[0];
+function readOptions(form: Form, base: InviteState): InviteState {
   return {
-    selection: field(form, 'selection') === 'filter' ? 'filter' : 'ids',
-    userIds: [...new Set(fields(form, 'userIds').filter(isUuid))],
-    filters: readFilters(flat, connectorIds, 'f_'),
+    ...base,
     loginMethod: field(form, 'loginMethod'),
     message: field(form, 'message', { trim: false })?.replace(/\r\n?/g, '\n'),
     when: field(form, 'when') === 'later' ? 'later' : 'now',
@@ -50,28 +36,11 @@ function readState(form: Form, connectorIds: readonly string[]): InviteState {
   };
 }
 
-/** The selection's hidden fields: the user ids or the filter. */
-function selectionFields(s: InviteState): SafeHtml {
-  return html`<input type="hidden" name="selection" value="${s.selection}">
-${s.selection === 'ids' ? s.userIds.map((id) => html`<input type="hidden" name="userIds" value="${id}">`) : ''}
-${filterHiddenFields(s.filters)}`;
-}
-
-function optionFields(s: InviteState): SafeHtml {
-  return html`${s.loginMethod ? html`<input type="hidden" name="loginMethod" value="${s.loginMethod}">` : ''}
-${s.message ? html`<input type="hidden" name="message" value="${s.message}">` : ''}
-<input type="hidden" name="when" value="${s.when}">
-${s.at ? html`<input type="hidden" name="at" value="${s.at}">` : ''}
-${s.tz ? html`<input type="hidden" name="tz" value="${s.tz}">` : ''}
-${s.resend ? html`<input type="hidden" name="resend" value="1">` : ''}`;
-}
-
-type Errors = Partial<Record<'loginMethod' | 'message' | 'at' | 'tz' | 'general', string>>;
-
 function validate(s: InviteState, now = new Date()): { errors: Errors; sendAt: Date | null } {
   const errors: Errors = {};
   if (!s.loginMethod || !(LOGIN_METHODS as readonly string[]).includes(s.loginMethod)) errors.loginMethod = 'Choose how they will sign in.';
-  if (s.message && s.message.trim().length > MAX_MESSAGE_LENGTH) errors.message = `At most ${MAX_MESSAGE_LENGTH} characters (this one has ${s.message.trim().length}).`;
+  const len = s.message?.trim().length ?? 0;
+  if (len > MAX_MESSAGE_LENGTH) errors.message = `At most ${MAX_MESSAGE_LENGTH} characters: this one has ${formatCount(len)}. Shorten it by ${formatCount(len - MAX_MESSAGE_LENGTH)}.`;
   let sendAt: Date | null = null;
   if (s.when === 'later') {
     if (!s.tz || !isTimeZone(s.tz)) errors.tz = 'Choose a time zone.';
@@ -86,29 +55,17 @@ function validate(s: InviteState, now = new Date()): { errors: Errors; sendAt: D
   return { errors, sendAt };
 }
 
-interface Resolved {
-  selection: Selection;
-  /** "3 selected users" / "All users matching location Berlin" */
-  description: string;
-  note: string | null;
-}
-
-/** The rollout selection a state names: ids, or a filter resolved when the rollout fires. */
-async function resolveSelection(dash: Dashboard, org: Org, s: InviteState): Promise<Resolved | { error: string }> {
+/**
+ * The rollout selection a state names: the ticked ids, or the filter itself — search text
+ * included — resolved by the server when the rollout fires (no ids through the browser).
+ */
+async function resolveSelection(dash: Dashboard, org: Org, s: InviteState): Promise<(Described & { selection: Selection }) | { error: string }> {
   if (s.selection === 'ids') {
     if (s.userIds.length === 0) return { error: 'nothing_selected' };
     if (s.userIds.length > MAX_USERS) return { error: 'too_many' };
     return { selection: { userIds: s.userIds }, description: `${formatCount(s.userIds.length)} selected user${s.userIds.length === 1 ? '' : 's'}`, note: null };
   }
   const em = dash.deps.em();
-  const described = await describeFilters(dash, org, s.filters);
-  if (s.filters.q) {
-    // A rollout filter has no search text: the users matching now are named by id.
-    const ids = await matchingUserIds(em, { organizationId: org.id, ...s.filters }, MAX_USERS);
-    if (ids.length === 0) return { error: 'nothing_selected' };
-    if (ids.length > MAX_USERS) return { error: 'too_many' };
-    return { selection: { userIds: ids }, description: `All users matching ${described}`, note: 'A search text cannot be resolved later: the users who match it now are invited by id.' };
-  }
   const filter: RolloutFilter = {};
   if (s.filters.locationId) {
     const name = await namedById(em, 'locations', org.id, s.filters.locationId);
@@ -123,157 +80,127 @@ async function resolveSelection(dash: Dashboard, org: Org, s: InviteState): Prom
   if (s.filters.connectorId) filter.connector = s.filters.connectorId;
   if (s.filters.status) filter.status = s.filters.status;
   if (s.filters.access) filter.access = s.filters.access;
+  if (s.filters.q) filter.search = s.filters.q;
   return {
     selection: { filter },
-    description: `All users matching ${described}`,
+    description: `All users matching ${await describeFilters(dash, org, s.filters)}`,
     note: 'The filter is resolved when the rollout fires: whoever matches then is invited, and the numbers below may change until then.',
   };
 }
 
-function usersLink(org: Org, s: InviteState): string {
-  return path(['orgs', org.id, 'users'], { ...s.filters });
+function connectorIdsOf(dash: Dashboard, org: Org): string[] {
+  return dash.deps.config.organizations.find((o) => o.id === org.id)?.connectors.map((c) => c.id) ?? [];
 }
 
-function fieldError(id: string, msg: string | undefined): HtmlValue {
-  return msg ? html`<p class="error-text" id="${id}-error">${msg}</p>` : '';
+async function draftOf(dash: Dashboard, request: FastifyRequest): Promise<{ org: Org; draft: InviteDraft }> {
+  const params = request.params as { org: string; draft: string };
+  const org = dash.org(request, params.org);
+  const draft = isUuid(params.draft) ? await loadDraft(dash.deps.em(), org.id, params.draft) : null;
+  if (!draft) throw notFound();
+  return { org, draft };
 }
 
-const invalid = (id: string, msg: string | undefined): SafeHtml => (msg ? raw(` aria-invalid="true" aria-describedby="${id}-error"`) : raw(''));
+interface ConfirmOutcome { id: string | null; error: string | null }
 
-function formPage(ctx: PageContext, org: Org, s: InviteState, r: Resolved, errors: Errors): SafeHtml {
-  const method = s.loginMethod ?? 'password';
-  const tz = s.tz && isTimeZone(s.tz) ? s.tz : 'UTC';
-  return html`
-${pageHead('Invite users', { crumbs: [{ href: usersLink(org, s), label: 'Users' }], sub: 'Nothing is sent until you confirm on the next page.' })}
-${errors.general ? html`<div class="notice notice-error" role="alert">${errors.general}</div>` : ''}
-<section class="card" aria-labelledby="who-h">
-  <h2 id="who-h">Who</h2>
-  <p><strong data-selection-summary>${r.description}</strong></p>
-  ${r.note ? html`<p class="small muted">${r.note}</p>` : ''}
-  <a href="${usersLink(org, s)}">Change the selection</a>
-</section>
-<form method="post" action="${orgPath(org, 'invite')}" class="card form-grid" novalidate>
-  ${csrfField(ctx)}
-  <input type="hidden" name="step" value="preview">
-  ${selectionFields(s)}
-  <fieldset>
-    <legend>Login method</legend>
-    <div class="choices">
-      ${LOGIN_METHODS.map((m) => html`<label class="choice"><input type="radio" name="loginMethod" value="${m}"${m === method ? raw(' checked') : ''}${invalid('loginMethod', errors.loginMethod)}> <span>${LOGIN_METHOD_LABELS[m]}<span class="hint">${METHOD_HINTS[m]}</span></span></label>`)}
-    </div>
-    ${fieldError('loginMethod', errors.loginMethod)}
-  </fieldset>
-  <div class="field">
-    <label for="message">Personal message <span class="hint">(optional, plain text, shown in the e-mail)</span></label>
-    <textarea id="message" name="message" maxlength="${MAX_MESSAGE_LENGTH}" data-counter="message-count" aria-describedby="message-count${errors.message ? ' message-error' : ''}"${errors.message ? raw(' aria-invalid="true"') : ''}>${s.message ?? ''}</textarea>
-    <span class="hint" id="message-count">${formatCount(s.message?.length ?? 0)} / ${MAX_MESSAGE_LENGTH}</span>
-    ${fieldError('message', errors.message)}
-  </div>
-  <fieldset>
-    <legend>When</legend>
-    <div class="choices">
-      <label class="choice"><input type="radio" name="when" value="now"${s.when === 'now' ? raw(' checked') : ''}> <span>Send now</span></label>
-      <label class="choice"><input type="radio" name="when" value="later"${s.when === 'later' ? raw(' checked') : ''}> <span>Schedule for a date and time</span></label>
-    </div>
-  </fieldset>
-  <div class="row" data-schedule-fields>
-    <div class="field">
-      <label for="at">Date and time</label>
-      <input id="at" name="at" type="datetime-local" step="1" value="${s.at ?? ''}"${invalid('at', errors.at)}>
-      ${fieldError('at', errors.at)}
-    </div>
-    <div class="field">
-      <label for="tz">Time zone</label>
-      <select id="tz" name="tz"${s.tz ? '' : raw(' data-tz-auto')}${invalid('tz', errors.tz)}>${timeZones().map((z) => html`<option value="${z}"${z === tz ? raw(' selected') : ''}>${z.replace(/_/g, ' ')}</option>`)}</select>
-      ${fieldError('tz', errors.tz)}
-    </div>
-  </div>
-  <label class="choice"><input type="checkbox" name="resend" value="1"${s.resend ? raw(' checked') : ''}> <span>Re-send to users invited before who have not signed up<span class="hint">Their old link stops working. Users who signed up never get another invitation.</span></span></label>
-  <div class="actions"><button class="btn btn-primary" type="submit">Preview</button><a class="btn" href="${usersLink(org, s)}">Cancel</a></div>
-</form>`;
-}
-
-const REASON_ORDER: SkipReason[] = ['deactivated', 'no_email', 'invalid_email', 'already_invited', 'pending_elsewhere', 'already_active', 'not_found'];
-
-async function previewPage(dash: Dashboard, ctx: PageContext, org: Org, s: InviteState, r: Resolved, sendAt: Date | null): Promise<SafeHtml> {
-  const p = await previewRollout(dash.deps.em(), org.id, r.selection, s.resend);
-  const reasons = REASON_ORDER.filter((k) => p.skipped[k]).concat((Object.keys(p.skipped) as SkipReason[]).filter((k) => !REASON_ORDER.includes(k)));
-  const verb = sendAt ? 'Schedule' : 'Send';
-  return html`
-${pageHead('Review the invitation', { crumbs: [{ href: usersLink(org, s), label: 'Users' }], sub: 'Nothing has been sent yet. Check the numbers, then confirm.' })}
-<section class="card" aria-labelledby="preview-h" data-preview>
-  <h2 id="preview-h">${r.description}</h2>
-  ${r.note ? html`<p class="small muted">${r.note}</p>` : ''}
-  <div class="stats">
-    <div class="stat stat-ok"><div class="label">Will be invited</div><div class="value" data-preview-invite>${formatCount(p.invite)}</div></div>
-    <div class="stat ${p.skippedTotal ? 'stat-warn' : ''}"><div class="label">Skipped</div><div class="value" data-preview-skipped>${formatCount(p.skippedTotal)}</div></div>
-    <div class="stat"><div class="label">Selected</div><div class="value">${formatCount(p.matched)}</div></div>
-  </div>
-  ${reasons.length ? html`<h3 class="spaced">Why some are skipped</h3>
-  <div class="table-wrap"><table>
-    <caption class="sr-only">Skipped users by reason</caption>
-    <thead><tr><th scope="col">Reason</th><th scope="col" class="num">Users</th><th scope="col">For example</th></tr></thead>
-    <tbody>${reasons.map((k) => html`<tr data-reason="${k}"><td>${reasonLabel(k)}</td><td class="num">${formatCount(p.skipped[k])}</td><td>${(p.examples[k] ?? []).map((e, i) => html`${i ? ', ' : ''}<a href="${orgPath(org, 'users', e.id)}">${e.name}</a>`)}</td></tr>`)}</tbody>
-  </table></div>` : html`<p class="muted">Nobody is skipped.</p>`}
-  ${p.invite === 0 ? html`<div class="notice notice-warn spaced" role="status">Nobody would be invited right now.</div>` : ''}
-</section>
-<section class="card" aria-labelledby="what-h">
-  <h2 id="what-h">The invitation</h2>
-  <dl class="props">
-    <dt>Login method</dt><dd>${LOGIN_METHOD_LABELS[s.loginMethod!] ?? s.loginMethod}</dd>
-    <dt>Message</dt><dd class="pre">${s.message?.trim() ? s.message.trim() : html`<span class="muted">none</span>`}</dd>
-    <dt>Sends</dt><dd>${sendAt ? html`${time(sendAt, { seconds: true })} <span class="muted">(${s.at?.replace('T', ' ')} ${s.tz})</span>` : 'now'}</dd>
-    <dt>Re-send</dt><dd>${s.resend ? 'yes: users invited before get a new link' : 'no'}</dd>
-  </dl>
-</section>
-<div class="actions">
-  <form method="post" action="${orgPath(org, 'invite')}" class="inline" data-submit-once>
-    ${csrfField(ctx)}<input type="hidden" name="step" value="confirm"><input type="hidden" name="submissionKey" value="${randomUUID()}">${selectionFields(s)}${optionFields(s)}
-    <button class="btn btn-primary" type="submit">${verb} ${formatCount(p.invite)} invitation${p.invite === 1 ? '' : 's'}</button>
-  </form>
-  <form method="post" action="${orgPath(org, 'invite')}" class="inline">
-    ${csrfField(ctx)}<input type="hidden" name="step" value="form">${selectionFields(s)}${optionFields(s)}
-    <button class="btn" type="submit">Change</button>
-  </form>
-</div>`;
-}
+const rolloutPath = (org: Org, id: string) => orgPath(org, 'rollouts', id);
 
 export function registerInvitePages(app: FastifyInstance, dash: Dashboard): void {
-  app.post('/dashboard/orgs/:org/invite', async (request: FastifyRequest, reply: FastifyReply) => {
+  // From the users list (or a user's page): the selection becomes a draft.
+  app.post('/dashboard/orgs/:org/invite', async (request, reply) => {
     const org = dash.org(request, (request.params as { org: string }).org);
     const form = asForm(request.body);
-    const connectorIds = dash.deps.config.organizations.find((o) => o.id === org.id)?.connectors.map((c) => c.id) ?? [];
-    const s = readState(form, connectorIds);
-    const step = field(form, 'step') ?? 'form';
-    const resolved = await resolveSelection(dash, org, s);
-    if ('error' in resolved) return seeOther(reply, usersLink(org, s), { error: resolved.error });
+    const flat: Record<string, string | undefined> = {};
+    for (const k of Object.keys(form)) flat[k] = form[k]?.[0];
+    const state: InviteState = {
+      selection: field(form, 'selection') === 'filter' ? 'filter' : 'ids',
+      userIds: [...new Set(fields(form, 'userIds').filter(isUuid))],
+      filters: readFilters(flat, connectorIdsOf(dash, org), 'f_'),
+      when: 'now',
+      resend: false,
+    };
+    if (state.selection === 'filter') state.userIds = [];
+    const resolved = await resolveSelection(dash, org, state);
+    if ('error' in resolved) return seeOther(reply, usersLink(org, state), { error: resolved.error });
+    const id = await createDraft(dash.deps.em(), org.id, state);
+    return seeOther(reply, orgPath(org, 'invite', id));
+  });
+
+  app.get('/dashboard/orgs/:org/invite/:draft', async (request, reply) => {
+    const { org, draft } = await draftOf(dash, request);
+    if (draft.rolloutId) return seeOther(reply, rolloutPath(org, draft.rolloutId));
+    const resolved = await resolveSelection(dash, org, draft.state);
+    if ('error' in resolved) return seeOther(reply, usersLink(org, draft.state), { error: resolved.error });
     const ctx = await dash.pageContext(request, org);
-    const show = (body: SafeHtml, status = 200) => dash.render(request, reply, org, { title: 'Invite users', section: 'users', body, status, notice: null });
-    if (step === 'form') return show(formPage(ctx, org, s, resolved, {}));
-    const { errors, sendAt } = validate(s);
-    if (Object.keys(errors).length > 0) return show(formPage(ctx, org, s, resolved, errors), 400);
-    if (step === 'preview') return show(await previewPage(dash, ctx, org, s, resolved, sendAt));
-    if (step !== 'confirm') return show(formPage(ctx, org, s, resolved, {}));
-    try {
-      const input = { ...resolved.selection, loginMethod: s.loginMethod as LoginMethod, message: s.message?.trim() || null, resend: s.resend, ...(sendAt ? { sendAt: sendAt.toISOString() } : {}) };
-      const createdBy = dash.createdBy(request);
-      // The confirm form's one-time key: a second submit of the same page (a double click, a
-      // reload, the back button) shows the rollout the first one created instead of another.
-      const key = field(form, 'submissionKey');
-      if (!key || !isUuid(key)) return show(formPage(ctx, org, s, resolved, { general: 'This form has expired; review the invitation again.' }), 400);
-      let afterCommit: (() => Promise<void>) | null = null;
-      const r = await idempotent(dash.deps.em(), { organizationId: org.id, scope: 'dashboard invite', key, body: { key } }, async (tx) => {
-        const created = await dash.deps.rollouts.createIn(tx, org.id, input, { createdBy });
-        afterCommit = created.afterCommit;
-        return { statusCode: 303, response: { id: created.record.id } };
-      });
-      if (afterCommit) await (afterCommit as () => Promise<void>)();
-      return seeOther(reply, orgPath(org, 'rollouts', r.response.id), { notice: 'rollout_created' });
-    } catch (err) {
-      if (isAppError(err) && err.code === 'validation_failed') return show(formPage(ctx, org, s, resolved, { general: err.message }), 400);
-      if ((err as { name?: string }).name === 'ZodError') return show(formPage(ctx, org, s, resolved, { general: 'Some values are not valid; check them and try again.' }), 400);
+    return dash.render(request, reply, org, { title: 'Invite users', section: 'users', body: formPage(ctx, org, draft, resolved, {}) });
+  });
+
+  app.post('/dashboard/orgs/:org/invite/:draft', async (request, reply) => {
+    const { org, draft } = await draftOf(dash, request);
+    if (draft.rolloutId) return seeOther(reply, rolloutPath(org, draft.rolloutId));
+    const state = readOptions(asForm(request.body), draft.state);
+    const { errors } = validate(state);
+    const valid = Object.keys(errors).length === 0;
+    await saveDraft(dash.deps.em(), org.id, draft.id, state, { preview: valid });
+    if (valid) return seeOther(reply, orgPath(org, 'invite', draft.id, 'preview'));
+    const resolved = await resolveSelection(dash, org, state);
+    if ('error' in resolved) return seeOther(reply, usersLink(org, state), { error: resolved.error });
+    const ctx = await dash.pageContext(request, org);
+    return dash.render(request, reply, org, { title: 'Invite users', section: 'users', status: 400, notice: null, body: formPage(ctx, org, { ...draft, state }, resolved, errors) });
+  });
+
+  app.get('/dashboard/orgs/:org/invite/:draft/preview', async (request, reply) => {
+    const { org, draft } = await draftOf(dash, request);
+    if (draft.rolloutId) return seeOther(reply, rolloutPath(org, draft.rolloutId));
+    const resolved = await resolveSelection(dash, org, draft.state);
+    if ('error' in resolved) return seeOther(reply, usersLink(org, draft.state), { error: resolved.error });
+    const { errors, sendAt } = validate(draft.state);
+    if (Object.keys(errors).length > 0 || !draft.confirmKey) return seeOther(reply, orgPath(org, 'invite', draft.id));
+    const p = await previewRollout(dash.deps.em(), org.id, resolved.selection, draft.state.resend);
+    await recordPreviewCount(dash.deps.em(), draft.id, p.invite);
+    const q = request.query as Record<string, string | undefined>;
+    const error = q.error === 'stale' ? 'The invitation changed in another tab or window: check it again before you confirm.' : q.error === 'empty' ? 'Nobody would be invited any more: nothing was sent.' : null;
+    const ctx = await dash.pageContext(request, org);
+    return dash.render(request, reply, org, { title: 'Review the invitation', section: 'users', notice: null, body: previewPage(ctx, org, draft, resolved, p, sendAt, error) });
+  });
+
+  app.post('/dashboard/orgs/:org/invite/:draft/confirm', async (request, reply) => {
+    const { org, draft } = await draftOf(dash, request);
+    if (draft.rolloutId) return seeOther(reply, rolloutPath(org, draft.rolloutId));
+    const key = field(asForm(request.body), 'submissionKey');
+    if (!key || !isUuid(key)) return seeOther(reply, orgPath(org, 'invite', draft.id, 'preview'), { error: 'stale' });
+    const createdBy = dash.createdBy(request);
+    let afterCommit: (() => Promise<void>) | null = null;
+    // The draft's row, locked, is the one-time token: the first confirm creates the rollout and
+    // spends the draft; any other (concurrent or later) finds the rollout. The key is also an
+    // idempotency key, as the API's Idempotency-Key is.
+    const r = await idempotent<ConfirmOutcome>(dash.deps.em(), { organizationId: org.id, scope: 'dashboard invite', key, body: { draft: draft.id } }, async (tx) => {
+      const d = await loadDraft(tx, org.id, draft.id, { lock: true });
+      if (!d) return { statusCode: 404, response: { id: null, error: 'gone' } };
+      if (d.rolloutId) return { statusCode: 303, response: { id: d.rolloutId, error: null } };
+      if (d.confirmKey !== key) return { statusCode: 409, response: { id: null, error: 'stale' } };
+      const resolved = await resolveSelection(dash, org, d.state);
+      const { errors, sendAt } = validate(d.state);
+      if ('error' in resolved || Object.keys(errors).length > 0) return { statusCode: 409, response: { id: null, error: 'stale' } };
+      // "Send 0 invitations" is not a rollout.
+      const p = await previewRollout(tx, org.id, resolved.selection, d.state.resend, 1);
+      if (p.invite === 0) return { statusCode: 409, response: { id: null, error: 'empty' } };
+      const input = { ...resolved.selection, loginMethod: d.state.loginMethod as LoginMethod, message: d.state.message?.trim() || null, resend: d.state.resend, ...(sendAt ? { sendAt: sendAt.toISOString() } : {}) };
+      const created = await dash.deps.rollouts.createIn(tx, org.id, input, { createdBy });
+      afterCommit = created.afterCommit;
+      await markConfirmed(tx, d.id, created.record.id);
+      await recordPreviewCount(tx, d.id, p.invite);
+      return { statusCode: 303, response: { id: created.record.id, error: null } };
+    }).catch((err: unknown) => {
+      if (isAppError(err) && err.code === 'conflict') return null; // the same key still being processed: the rollout comes from the first
       throw err;
+    });
+    if (afterCommit) await (afterCommit as () => Promise<void>)();
+    if (r?.response.id) return seeOther(reply, rolloutPath(org, r.response.id), r.replayed ? undefined : { notice: 'rollout_created' });
+    if (!r) {
+      // Another submit holds the key right now: wait for it and land where it lands.
+      const after = await loadDraft(dash.deps.em(), org.id, draft.id);
+      if (after?.rolloutId) return seeOther(reply, rolloutPath(org, after.rolloutId));
     }
+    return seeOther(reply, orgPath(org, 'invite', draft.id, 'preview'), { error: r?.response.error === 'empty' ? 'empty' : 'stale' });
   });
 }
-

@@ -4,7 +4,7 @@ import { emptyState, notFound, type Dashboard } from '../context.js';
 import { html, path, raw, type SafeHtml } from '../html.js';
 import { accessState, csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, shortId, time, userName, userStatus, badge, type Org } from '../layout.js';
 import { isUuid } from '../../../domain/uuid.js';
-import { countUsers, cursorIsValid, namedOptions, userInvitations, userManager } from '../queries.js';
+import { countUsers, cursorIsValid, namedOptions, previousCursor, userInvitations, userManager } from '../queries.js';
 import { formatCount } from '../time.js';
 
 export const PAGE_SIZES = [25, 50, 100, 200];
@@ -74,8 +74,9 @@ export function registerUserPages(app: FastifyInstance, dash: Dashboard): void {
     const pageNo = Math.max(1, Math.min(1_000_000, Number(raw_.page) || 1));
     const em = dash.deps.em();
     const query: ListUsersQuery & { organizationId: string } = { organizationId: org.id, ...filters };
-    const [page, total, locations, groups, ctx] = await Promise.all([
+    const [page, prev, total, locations, groups, ctx] = await Promise.all([
       listUsers(em, { ...query, cursor, limit }),
+      previousCursor(dash.deps.em(), query, cursor, limit),
       // Counted up to 10,000: beyond that the list says 10,000+ (the invite preview counts exactly).
       countUsers(dash.deps.em(), query, 10_000),
       namedOptions(dash.deps.em(), 'locations', org.id),
@@ -103,7 +104,7 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
     <select id="f-limit" name="limit">${PAGE_SIZES.map((n) => opt(String(n), String(n), String(limit)))}</select></div>
   <div class="actions"><button class="btn btn-primary" type="submit">Apply</button><a class="btn" href="${orgPath(org, 'users')}">Clear</a></div>
 </form>
-<form method="post" action="${orgPath(org, 'invite')}" id="selection-form">
+<form method="post" action="${orgPath(org, 'invite')}" id="selection-form" data-org="${org.id}">
   ${csrfField(ctx)}
   <input type="hidden" name="step" value="form">
   ${filterHiddenFields(filters)}
@@ -114,6 +115,7 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
       <label class="choice"><input type="radio" name="selection" value="filter"> <span>All <strong>${totalText}</strong> users matching ${hasFilters(filters) ? 'the filter' : '(everyone)'}</span></label>
     </fieldset>
     <button class="btn btn-primary" type="submit">Invite…</button>
+    <button class="btn" type="button" data-clear-selection hidden>Clear the selection</button>
     <p class="error-text" data-selection-hint tabindex="-1" hidden role="alert">Select at least one user, or choose all users matching the filter.</p>
   </div>
   <div class="table-wrap">
@@ -141,7 +143,7 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
   </div>
 </form>
 <nav class="pager" aria-label="Pages">
-  <span>${cursor ? html`<a href="${path(['orgs', org.id, 'users'], linkQuery)}">← First page</a>` : ''}</span>
+  <span>${cursor ? html`<a rel="prev" href="${path(['orgs', org.id, 'users'], { ...linkQuery, cursor: prev ?? undefined, page: prev ? Math.max(2, pageNo - 1) : undefined })}">← Previous page</a>${prev ? html` · <a href="${path(['orgs', org.id, 'users'], linkQuery)}">First page</a>` : ''}` : ''}</span>
   <span class="muted small">${page.users.length ? `Page ${pageNo} · ${formatCount(first)}–${formatCount(first + page.users.length - 1)} of ${totalText}` : ''}</span>
   <span>${page.nextCursor ? html`<a rel="next" href="${path(['orgs', org.id, 'users'], { ...linkQuery, cursor: page.nextCursor, page: pageNo + 1 })}">Next page →</a>` : ''}</span>
 </nav>`;

@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createContext, type AppContext } from '../../src/app/context.js';
+import { createToken, TokenVerifier } from '../../src/auth/tokens.js';
+import { buildApp } from '../../src/http/app.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { chromiumForTests } from '../support/chromium.js';
+import { deletePrefix, REDIS_URL, testPrefix } from '../support/redis.js';
+import { configFor, createTestStore, employee, tempDir, toCsv, type TestStore } from '../support/store.js';
+
+/**
+ * The dashboard's guard rails in a real headless Chromium (playwright-core) against the app on
+ * 127.0.0.1 with a real PostgreSQL store and Redis queues: the invite confirmation never
+ * creates two rollouts (double click, Enter twice, Back + Reload + click), a session that
+ * ends mid-form loses nothing, and the keyboard alone can invite. No workers: a rollout
+ * stays scheduled, so every case counts rollouts exactly. Skipped without Chromium (fails under CI).
+ */
+const CHROMIUM = chromiumForTests();
+
+let store: TestStore;
+let ctx: AppContext;
+let app: FastifyInstance;
+let browser: Browser;
+let base: string;
+let prefix: string;
+const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+let acmeToken: string;
+
+beforeAll(async () => {
+  if (!CHROMIUM) return;
+  const launching = chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  launching.catch(() => undefined);
+  store = await createTestStore();
+  const dir = tempDir('hrsync-dash-safety-');
+  const acmeExport = join(dir, 'acme.csv');
+  writeFileSync(acmeExport, toCsv(Array.from({ length: 30 }, (_, k) => employee(k + 1, k === 0 ? { firstName: 'Jürgen', lastName: 'Müller' } : {}))));
+  prefix = testPrefix();
+  const organizations = [{ id: 'acme', name: 'Acme', connectors: [{ id: 'acme-hr', type: 'file', options: { path: acmeExport }, deactivation: { maxPercent: 100 } }] }];
+  ctx = await createContext({
+    config: configFor(store.url, { organizations }, { REDIS_URL, HRSYNC_QUEUE_PREFIX: prefix, SMTP_URL: 'smtp://127.0.0.1:9', APP_URL: 'http://hrsync.test', HRSYNC_ADMIN_TOKEN: adminToken }),
+    log: silentLogger,
+  });
+  app = await buildApp({
+    config: ctx.config, log: ctx.log, em: ctx.em, sync: ctx.sync, rollouts: ctx.rollouts(), queues: ctx.queues(), enqueueSync: ctx.enqueueSync,
+    tokens: new TokenVerifier(ctx.em, ctx.config.adminToken, 0),
+    readiness: async () => ({ postgres: 'ok', redis: 'ok' }),
+  });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  acmeToken = (await createToken(ctx.em(), 'acme', 'dashboard safety e2e')).token;
+  expect((await ctx.sync.run({ connectorId: 'acme-hr' })).status).toBe('succeeded');
+  browser = await launching;
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await ctx?.close();
+  if (prefix) await deletePrefix(REDIS_URL, prefix).catch(() => {});
+  await store?.drop();
+});
+
+async function newPage(width = 1280): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width, height: 800 }, locale: 'en-US', timezoneId: 'Europe/Berlin' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/status of 40[134]/.test(m.text())) errors.push(m.text());
+  });
+  return { context, page, errors };
+}
+
+async function signIn(page: Page, token = acmeToken): Promise<void> {
+  await page.goto(`${base}/dashboard/sign-in`);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/dashboard/sign-in'));
+}
+
+const rollouts = async () => (await store.query<{ id: string }>(`select id::text as id from rollouts order by created_at`)).map((r) => r.id);
+const ROLLOUT_URL = /\/dashboard\/orgs\/acme\/rollouts\/([0-9a-f-]{36})/;
+
+/** Ticks users (by e-mail) on the users list, opens the invite form, fills it, and previews. */
+async function toPreview(page: Page, people: number[], message = 'Hello'): Promise<void> {
+  await page.goto(`${base}/dashboard/orgs/acme/users?limit=100`);
+  for (const i of people) await page.getByLabel(`Select First${i} Last${i}`).check();
+  await page.getByRole('button', { name: 'Invite…' }).click();
+  await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
+  await page.locator('input[name="loginMethod"][value="sso"]').check();
+  await page.getByLabel(/Personal message/).fill(message);
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.waitForURL(/\/invite\/[0-9a-f-]{36}\/preview$/);
+}
+
+describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
+  it('a double click creates one rollout and lands on it; the button shows it is busy', async () => {
+    const { context, page, errors } = await newPage();
+    await signIn(page);
+    await toPreview(page, [2, 3]);
+    const before = await rollouts();
+    // Slow the confirm down so the second click lands while the first is in flight.
+    await page.route('**/confirm', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
+    const button = page.getByRole('button', { name: 'Send 2 invitations' });
+    await button.dblclick();
+    expect(await page.locator('form[data-submit-once]').getAttribute('aria-busy')).toBe('true');
+    await page.waitForURL(ROLLOUT_URL);
+    const after = await rollouts();
+    expect(after.length).toBe(before.length + 1);
+    expect(ROLLOUT_URL.exec(page.url())![1]).toBe(after[after.length - 1]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('Enter twice on the confirm button creates one rollout', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await toPreview(page, [4]);
+    const before = await rollouts();
+    await page.route('**/confirm', async (route) => {
+      await new Promise((r) => setTimeout(r, 400));
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Send 1 invitation' }).focus();
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(ROLLOUT_URL);
+    expect((await rollouts()).length).toBe(before.length + 1);
+    await context.close();
+  });
+
+  it('Back, Reload and click after confirming land on the same rollout and create no other', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await toPreview(page, [5, 6]);
+    const preview = page.url();
+    await page.getByRole('button', { name: 'Send 2 invitations' }).click();
+    await page.waitForURL(ROLLOUT_URL);
+    const first = ROLLOUT_URL.exec(page.url())![1];
+    const count = (await rollouts()).length;
+    await page.goBack();
+    await page.reload();
+    expect(ROLLOUT_URL.exec(page.url())?.[1]).toBe(first);
+    // The preview's address itself, and its confirm button if a browser shows it from memory.
+    await page.goto(preview);
+    expect(ROLLOUT_URL.exec(page.url())?.[1]).toBe(first);
+    await page.goBack();
+    await page.goBack();
+    const stale = page.getByRole('button', { name: 'Send 2 invitations' });
+    if (await stale.count()) {
+      await stale.click();
+      await page.waitForURL(ROLLOUT_URL);
+    }
+    await page.reload();
+    expect(ROLLOUT_URL.exec(page.url())?.[1]).toBe(first);
+    expect((await rollouts()).length).toBe(count);
+    await context.close();
+  });
+
+  it('a session that ends mid-form: the sign-in page says why, and after signing in the form is back with the message', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/dashboard/orgs/acme/users?limit=100&q=muller`);
+    // Accent-insensitive search: "muller" finds Müller.
+    expect(await page.locator('#selection-form tbody').textContent()).toContain('Müller');
+    await page.getByLabel('Select Jürgen Müller').check();
+    await page.getByRole('button', { name: 'Invite…' }).click();
+    await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
+    const form = page.url();
+    await page.getByLabel(/Personal message/).fill('Welcome aboard, see you Monday');
+    await page.locator('input[name="loginMethod"][value="magic_link"]').check();
+    // The session ends on the server (as when it expires or is revoked).
+    await store.query(`delete from dashboard_sessions`);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/dashboard\/sign-in/);
+    expect(new URL(page.url()).searchParams.get('next')).toBe(new URL(form).pathname);
+    expect(await page.locator('[data-session-ended]').textContent()).toContain('Your session ended');
+    await page.getByLabel('Token').fill(acmeToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(form);
+    expect(await page.getByLabel(/Personal message/).inputValue()).toBe('Welcome aboard, see you Monday');
+    expect(await page.locator('input[name="loginMethod"][value="magic_link"]').isChecked()).toBe(true);
+    // A GET page keeps its filters through the sign-in.
+    await store.query(`delete from dashboard_sessions`);
+    await page.goto(`${base}/dashboard/orgs/acme/users?q=muller&status=active`);
+    await page.waitForURL(/\/dashboard\/sign-in/);
+    await page.getByLabel('Token').fill(acmeToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/dashboard\/orgs\/acme\/users\?/);
+    expect(new URL(page.url()).searchParams.get('q')).toBe('muller');
+    expect(new URL(page.url()).searchParams.get('status')).toBe('active');
+    await context.close();
+  });
+
+  it('ticks are kept across pages, and the invitation goes to all of them', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/dashboard/orgs/acme/users?limit=25`);
+    await page.getByLabel('Select First7 Last7').check();
+    await page.getByRole('link', { name: /Next page/ }).click();
+    await page.getByLabel('Select First28 Last28').check();
+    expect(await page.locator('[data-selected-count]').textContent()).toBe('2');
+    await page.getByRole('link', { name: /Previous page/ }).click();
+    expect(await page.getByLabel('Select First7 Last7').isChecked()).toBe(true);
+    expect(await page.locator('[data-selected-count]').textContent()).toBe('2');
+    await page.getByRole('button', { name: 'Invite…' }).click();
+    await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
+    expect(await page.locator('[data-selection-summary]').textContent()).toBe('2 selected users');
+    await context.close();
+  });
+
+  it('the keyboard alone invites: tick, Invite…, method, Preview, confirm', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/dashboard/orgs/acme/users?limit=100`);
+    await page.getByLabel('Select First9 Last9').focus();
+    await page.keyboard.press('Space');
+    // Tab to the Invite… button.
+    await page.getByRole('button', { name: 'Invite…' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
+    await page.locator('input[name="loginMethod"]:checked').focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.locator('input[name="loginMethod"][value="sso"]').isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Preview' }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/preview$/);
+    const before = (await rollouts()).length;
+    await page.keyboard.press('Tab');
+    let guard = 0;
+    while (!(await page.locator('[data-confirm-button]').evaluate((el) => (el as unknown as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement === el)) && guard++ < 60) await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(ROLLOUT_URL);
+    expect((await rollouts()).length).toBe(before + 1);
+    await context.close();
+  });
+});
