@@ -58,22 +58,24 @@ const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-
 
 /**
  * Users matching `where` (over `users u`), `tail` (order and limit) applied first: the page is
- * chosen, then its locations and groups are joined — the groups of all its users in one
- * aggregate rather than one subquery per user. Timestamps come formatted: no Date per value.
+ * chosen, then its locations and groups are joined — each user's groups through the
+ * memberships' primary key (user_id, group_id), a lateral lookup per page row. (One aggregate
+ * over `gm.user_id in (select id from page)` was planned as a sequential scan of every
+ * membership for pages of 1,000: issue 14; test/dashboard/list-users-plan.int.test.ts.)
+ * Timestamps come formatted: no Date per value.
  */
 function selectUsers(where: string, tail = ''): string {
   return `
-  with page as (select u.* from users u${where ? ` where ${where}` : ''}${tail ? ` ${tail}` : ''}),
-       page_groups as (
-         select gm.user_id, jsonb_agg(g.name order by g.name) as names
-           from group_memberships gm join groups g on g.id = gm.group_id
-          where gm.user_id in (select id from page)
-          group by gm.user_id)
+  with page as (select u.* from users u${where ? ` where ${where}` : ''}${tail ? ` ${tail}` : ''})
   select u.id, u.seq, u.organization_id, u.email, u.external_id, u.connector_id, u.first_name, u.last_name, u.job_title,
          l.name as location, u.location_id, coalesce(pg.names, '[]'::jsonb) as groups,
          u.manager_id, u.roles, u.status, u.access, to_char(u.start_date, 'YYYY-MM-DD') as start_date, to_char(u.end_date, 'YYYY-MM-DD') as end_date,
          ${iso('u.created_at')} as created_at, ${iso('u.updated_at')} as updated_at
-    from page u left join locations l on l.id = u.location_id left join page_groups pg on pg.user_id = u.id
+    from page u left join locations l on l.id = u.location_id
+    left join lateral (
+      select jsonb_agg(g.name order by g.name) as names
+        from group_memberships gm join groups g on g.id = gm.group_id
+       where gm.user_id = u.id) pg on true
    order by u.seq`;
 }
 
@@ -132,8 +134,8 @@ interface Condition {
   params: unknown[];
 }
 
-/** Users in seq order, one page at a time (keyset pagination: stable under concurrent writes). */
-export async function listUsers(em: EntityManager, query: ListUsersQuery): Promise<{ users: UserRecord[]; nextCursor: string | null }> {
+/** The statement a page of listUsers runs (null: matches nobody), for listUsers and for a test of its plan. */
+export function listUsersStatement(query: ListUsersQuery): { text: string; params: unknown[]; prepare: boolean; limit: number } | null {
   // Paging: whose users (all, or one organization's), from where. Filters: which of them.
   const paging: Condition[] = [];
   const filters: Condition[] = [];
@@ -143,11 +145,11 @@ export async function listUsers(em: EntityManager, query: ListUsersQuery): Promi
   if (query.access) filters.push({ sql: 'u.access = ?', params: [query.access] });
   if (query.connectorId) filters.push({ sql: 'u.connector_id = ?', params: [query.connectorId] });
   if (query.locationId) {
-    if (!UUID.test(query.locationId)) return { users: [], nextCursor: null };
+    if (!UUID.test(query.locationId)) return null;
     filters.push({ sql: 'u.location_id = ?', params: [query.locationId] });
   }
   if (query.groupId) {
-    if (!UUID.test(query.groupId)) return { users: [], nextCursor: null };
+    if (!UUID.test(query.groupId)) return null;
     filters.push({ sql: 'exists (select 1 from group_memberships gm where gm.user_id = u.id and gm.group_id = ?)', params: [query.groupId] });
   }
   if (query.q) filters.push(searchCondition(query.q));
@@ -156,14 +158,21 @@ export async function listUsers(em: EntityManager, query: ListUsersQuery): Promi
   // Plain paging — all users, or one organization's (the API's and the dashboard's every page) —
   // is a prepared statement: planning it cost as much as running it. Its plan is the same for
   // any organization (users_org_seq_idx); a filtered listing is planned for its values each time.
-  const rows = await bound<UserRow>(
-    em,
-    selectUsers(conditions.map((c) => c.sql).join(' and '), `order by u.seq limit ${limit + 1}`),
-    conditions.flatMap((c) => c.params),
-    { prepare: filters.length === 0 },
-  );
-  const page = rows.slice(0, limit);
-  return { users: page.map(toRecord), nextCursor: rows.length > limit ? encodeCursor(Number(page[page.length - 1].seq)) : null };
+  return {
+    text: selectUsers(conditions.map((c) => c.sql).join(' and '), `order by u.seq limit ${limit + 1}`),
+    params: conditions.flatMap((c) => c.params),
+    prepare: filters.length === 0,
+    limit,
+  };
+}
+
+/** Users in seq order, one page at a time (keyset pagination: stable under concurrent writes). */
+export async function listUsers(em: EntityManager, query: ListUsersQuery): Promise<{ users: UserRecord[]; nextCursor: string | null }> {
+  const st = listUsersStatement(query);
+  if (!st) return { users: [], nextCursor: null };
+  const rows = await bound<UserRow>(em, st.text, st.params, { prepare: st.prepare });
+  const page = rows.slice(0, st.limit);
+  return { users: page.map(toRecord), nextCursor: rows.length > st.limit ? encodeCursor(Number(page[page.length - 1].seq)) : null };
 }
 
 export async function getUser(em: EntityManager, id: string, organizationId?: string): Promise<UserRecord | null> {
