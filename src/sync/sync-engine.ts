@@ -436,6 +436,8 @@ class RunContext {
     for (const r of plan.deferred) this.deferred.push(r);
 
     if (this.dryRun) {
+      // The run's own record is written even in a dry run: its rejections, with their reasons (issue 14).
+      await insertRejections(this.em, this.runId, rejections);
       this.tally(plan, rejections);
       for (const r of plan.creates) this.example('created', r.externalId);
       for (const u of plan.updates) this.example(u.reactivate ? 'reactivated' : 'updated', u.record.externalId);

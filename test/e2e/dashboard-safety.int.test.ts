@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -29,6 +29,8 @@ let base: string;
 let prefix: string;
 const adminToken = `admin-${randomBytes(16).toString('hex')}`;
 let acmeToken: string;
+let acmeExport: string;
+let globexExport: string;
 
 beforeAll(async () => {
   if (!CHROMIUM) return;
@@ -36,10 +38,17 @@ beforeAll(async () => {
   launching.catch(() => undefined);
   store = await createTestStore();
   const dir = tempDir('hrsync-dash-safety-');
-  const acmeExport = join(dir, 'acme.csv');
+  acmeExport = join(dir, 'acme.csv');
+  globexExport = join(dir, 'globex.csv');
+  const globex = Array.from({ length: 300 }, (_, k) => employee(k + 1, { email: `g${k + 1}@globex.example`, firstName: `Gina${k + 1}`, lastName: `Globex${k + 1}` }));
+  writeFileSync(globexExport, toCsv(globex));
   writeFileSync(acmeExport, toCsv(Array.from({ length: 30 }, (_, k) => employee(k + 1, k === 0 ? { firstName: 'Jürgen', lastName: 'Müller' } : {}))));
   prefix = testPrefix();
-  const organizations = [{ id: 'acme', name: 'Acme', connectors: [{ id: 'acme-hr', type: 'file', options: { path: acmeExport }, deactivation: { maxPercent: 100 } }] }];
+  const organizations = [
+    { id: 'acme', name: 'Acme', connectors: [{ id: 'acme-hr', type: 'file', options: { path: acmeExport }, deactivation: { maxPercent: 100 } }] },
+    // The default threshold (10 %): a listing of 50 of 300 holds 250 deactivations.
+    { id: 'globex', name: 'Globex', connectors: [{ id: 'globex-hr', type: 'file', options: { path: globexExport } }] },
+  ];
   ctx = await createContext({
     config: configFor(store.url, { organizations }, { REDIS_URL, HRSYNC_QUEUE_PREFIX: prefix, SMTP_URL: 'smtp://127.0.0.1:9', APP_URL: 'http://hrsync.test', HRSYNC_ADMIN_TOKEN: adminToken }),
     log: silentLogger,
@@ -52,6 +61,9 @@ beforeAll(async () => {
   base = await app.listen({ port: 0, host: '127.0.0.1' });
   acmeToken = (await createToken(ctx.em(), 'acme', 'dashboard safety e2e')).token;
   expect((await ctx.sync.run({ connectorId: 'acme-hr' })).status).toBe('succeeded');
+  expect((await ctx.sync.run({ connectorId: 'globex-hr' })).status).toBe('succeeded');
+  writeFileSync(globexExport, toCsv(globex.slice(0, 50)));
+  expect((await ctx.sync.run({ connectorId: 'globex-hr' })).status).toBe('needs_approval');
   browser = await launching;
 }, 60_000);
 
@@ -238,6 +250,80 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await page.keyboard.press('Enter');
     await page.waitForURL(ROLLOUT_URL);
     expect((await rollouts()).length).toBe(before + 1);
+    await context.close();
+  });
+});
+
+describe.skipIf(!CHROMIUM)('held and dry runs in a browser', () => {
+  it('a dry run shows its rejections and whom it would deactivate', async () => {
+    const rows = [
+      ...Array.from({ length: 25 }, (_, k) => employee(k + 1, k === 0 ? { firstName: 'Jürgen', lastName: 'Müller' } : {})),
+      employee(90, { email: 'not-an-address' }),
+      employee(91, { email: 'person2@acme.example' }),
+    ];
+    const before = readFileSync(acmeExport, 'utf8');
+    writeFileSync(acmeExport, toCsv(rows));
+    const run = await ctx.sync.run({ connectorId: 'acme-hr', dryRun: true });
+    writeFileSync(acmeExport, before);
+    expect(run.status).toBe('succeeded');
+    const { context, page, errors } = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/dashboard/orgs/acme/runs/${run.id}`);
+    const rejected = page.locator('section[aria-labelledby="rej-h"] tbody tr');
+    expect(await rejected.count()).toBe(2);
+    expect(await page.locator('section[aria-labelledby="rej-h"]').textContent()).toContain('E90');
+    const would = page.locator('[data-dry-deactivations]');
+    expect(await would.locator('h2').textContent()).toContain('(5)');
+    expect(await would.locator('tbody tr').count()).toBe(5);
+    expect(await would.textContent()).toContain('First26 Last26');
+    expect(await page.locator('.page-head').textContent()).toContain('Dry run');
+    // Nobody was deactivated.
+    expect((await store.query(`select 1 from users where organization_id = 'acme' and status = 'deactivated'`)).length).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('"Sync now" on a held connector leads to the held run: its reason in words, its people searched, paged and exported (all of them)', async () => {
+    const { context, page, errors } = await newPage();
+    await signIn(page, adminToken);
+    await page.goto(`${base}/dashboard/orgs/globex/connectors`);
+    const queued = await store.query(`select id from sync_runs where status = 'queued'`);
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await page.waitForURL(/\/dashboard\/orgs\/globex\/runs\/[0-9a-f-]{36}\?error=connector_held$/);
+    expect((await store.query(`select id from sync_runs where status = 'queued'`)).length).toBe(queued.length);
+    const runId = new URL(page.url()).pathname.split('/').pop()!;
+    expect((await store.query<{ status: string }>(`select status from sync_runs where id = $1`, [runId]))[0]!.status).toBe('needs_approval');
+    expect(await page.locator('[data-held-reason]').textContent()).toContain("83.3 % of this connector's users would be deactivated (250 of 300); the limit is 10 %.");
+    expect(await page.getByRole('button', { name: 'Approve 250 deactivations' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Reject' }).count()).toBe(1);
+    const rows = page.locator('section[aria-labelledby="deact-h"] tbody tr');
+    expect(await rows.count()).toBe(100);
+    expect(await page.locator('[data-deact-range]').textContent()).toBe('1–100 of 250 · page 1 of 3');
+    await page.getByRole('link', { name: 'Next →' }).click();
+    expect(await page.locator('[data-deact-range]').textContent()).toBe('101–200 of 250 · page 2 of 3');
+    // Search: by name, and by e-mail.
+    await page.locator('#d-q').fill('Gina123');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.waitForURL(/q=Gina123/);
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('g123@globex.example');
+    // Export: every held user, not a page.
+    await page.getByRole('link', { name: 'Clear' }).click();
+    const href = await page.locator('[data-export]').getAttribute('href');
+    const csv = await page.request.get(`${base}${href}`);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-type']).toContain('text/csv');
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('"name","employee_id","email","reason","status","applied_at"');
+    expect(lines.length).toBe(251);
+    expect(new Set(lines.slice(1).map((l) => l.split('","')[1])).size).toBe(250);
+    // Reject: nobody deactivated, and the connector syncs again.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.waitForURL((u) => u.searchParams.get('notice') === 'run_rejected');
+    expect((await store.query<{ status: string }>(`select status from sync_runs where id = $1`, [runId]))[0]!.status).toBe('rejected');
+    expect((await store.query(`select 1 from users where organization_id = 'globex' and status = 'deactivated'`)).length).toBe(0);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

@@ -165,7 +165,7 @@ const NOTICES: Record<string, string> = {
 
 const ERRORS: Record<string, string> = {
   connector_busy: 'That connector is syncing right now; try again when the run has finished.',
-  connector_held: 'That connector is held: a run waits for approval of its deactivations.',
+  connector_held: 'This connector is held: this run waits for your decision on its deactivations. Approve or reject it below; the connector syncs again after that.',
   connector_not_found: 'No such connector.',
   run_not_approvable: 'That run does not wait for approval (any more).',
   rollout_invalid_state: 'The rollout is not in a state that allows this (it may have changed meanwhile).',

@@ -3,6 +3,7 @@ import { asForm, field, fields, parseForm } from './forms.js';
 import { escapeHtml } from '../../lib/html-escape.js';
 import { html, path, raw } from './html.js';
 import { safeNext } from './pages/auth.js';
+import { heldReasonInWords } from './run-words.js';
 import { formatDuration, nextRun, utcToZonedLocal, zonedTimeToUtc } from './time.js';
 
 describe('html templates', () => {
@@ -90,5 +91,16 @@ describe('times', () => {
     expect(formatDuration(65_000)).toBe('1 min 5 s');
     expect(formatDuration(3_900_000)).toBe('1 h 5 min');
     expect(formatDuration(null)).toBe('—');
+  });
+});
+
+describe('a held run’s reason in words', () => {
+  it.each([
+    ['2466 deactivations (49.9% of 4941 users) exceed maxPercent 10', "49.9 % of this connector's users would be deactivated (2,466 of 4,941); the limit is 10 %."],
+    ['120 deactivations exceed maxCount 50', 'This run would deactivate 120 users; the limit is 50 at a time.'],
+    ['18 users are absent from the listing, but 1 record had no readable employee id: their absence is not proven', '18 users are missing from the HR listing, but 1 record in it had no readable employee id: they may be among them, so nobody is deactivated without your approval.'],
+    ['something new', 'Something new.'],
+  ])('%s', (reason, words) => {
+    expect(heldReasonInWords(reason)).toBe(words);
   });
 });

@@ -117,20 +117,45 @@ export interface HeldDeactivation {
   status: 'active' | 'deactivated';
 }
 
-/** The users a run deactivates (or holds back): who they are and why. */
-export async function runDeactivations(em: EntityManager, runId: string, organizationId: string, limit = 500): Promise<{ rows: HeldDeactivation[]; total: number }> {
+/**
+ * The users a run deactivates (or holds back): who they are and why; a search text (name,
+ * e-mail, employee id: as the users list searches) and a page of them, with the total that matches.
+ */
+export async function runDeactivations(em: EntityManager, runId: string, organizationId: string, opts: { limit?: number; offset?: number; q?: string } = {}): Promise<{ rows: HeldDeactivation[]; total: number; matching: number }> {
+  const where = ['d.run_id = ?'];
+  const params: unknown[] = [runId];
+  if (opts.q) {
+    const c = searchCondition(opts.q);
+    where.push(c.sql);
+    params.push(...c.params);
+  }
   const rows = await sql<{ user_id: string; first_name: string | null; last_name: string | null; email: string | null; external_id: string | null; reason: string; applied_at: Date | null; status: 'active' | 'deactivated' }>(
     em,
     `select d.user_id, u.first_name, u.last_name, u.email, u.external_id, d.reason, d.applied_at, u.status
        from sync_run_deactivations d join users u on u.id = d.user_id and u.organization_id = ?
-      where d.run_id = ? order by u.last_name nulls last, u.first_name nulls last, u.seq limit ?`,
-    [organizationId, runId, limit],
+      where ${where.join(' and ')} order by u.last_name nulls last, u.first_name nulls last, u.seq limit ? offset ?`,
+    [organizationId, ...params, opts.limit ?? 100, opts.offset ?? 0],
   );
   const total = await sqlOne<{ n: string }>(em, `select count(*) as n from sync_run_deactivations where run_id = ?`, [runId]);
+  const matching = opts.q
+    ? await sqlOne<{ n: string }>(em, `select count(*) as n from sync_run_deactivations d join users u on u.id = d.user_id and u.organization_id = ? where ${where.join(' and ')}`, [organizationId, ...params])
+    : total;
   return {
     rows: rows.map((r) => ({ userId: r.user_id, firstName: r.first_name, lastName: r.last_name, email: r.email, externalId: r.external_id, reason: r.reason, appliedAt: iso(r.applied_at), status: r.status })),
     total: Number(total?.n ?? 0),
+    matching: Number(matching?.n ?? 0),
   };
+}
+
+/** The users a dry run names as examples of whom it would deactivate (by employee id, at most a few). */
+export async function usersByExternalId(em: EntityManager, organizationId: string, connectorId: string, externalIds: string[]): Promise<Array<{ id: string; firstName: string | null; lastName: string | null; externalId: string; email: string | null }>> {
+  if (externalIds.length === 0) return [];
+  const rows = await sql<{ id: string; first_name: string | null; last_name: string | null; external_id: string; email: string | null }>(
+    em,
+    `select id, first_name, last_name, external_id, email from users where organization_id = ? and connector_id = ? and external_id = any(?::text[]) order by last_name nulls last, first_name nulls last`,
+    [organizationId, connectorId, externalIds.slice(0, 100)],
+  );
+  return rows.map((r) => ({ id: r.id, firstName: r.first_name, lastName: r.last_name, externalId: r.external_id, email: r.email }));
 }
 
 // ---- users ------------------------------------------------------------------------------------

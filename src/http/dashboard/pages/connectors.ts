@@ -46,7 +46,8 @@ export function registerConnectorPages(app: FastifyInstance, dash: Dashboard): v
     ${c.webhook ? html`<dt>Webhooks</dt><dd>${(() => { const w = hooks.get(c.id); return w ? html`last event ${time(w.lastEventAt)} · ${formatCount(w.accepted)} accepted · ${formatCount(w.rejected)} rejected signature${w.rejected === 1 ? '' : 's'}` : html`<span class="muted">none received yet</span>`; })()}</dd>` : ''}
   </dl>
   <div class="actions">
-    <form method="post" action="${orgPath(org, 'connectors', c.id, 'sync')}" class="inline">${csrfField(ctx)}<button class="btn btn-primary" type="submit">Sync now</button></form>
+    ${st.held ? html`<a class="btn btn-primary" href="${orgPath(org, 'runs', st.held.id)}">Review the held run</a>` : ''}
+    <form method="post" action="${orgPath(org, 'connectors', c.id, 'sync')}" class="inline">${csrfField(ctx)}<button class="btn${st.held ? '' : ' btn-primary'}" type="submit">Sync now</button></form>
     <form method="post" action="${orgPath(org, 'connectors', c.id, 'sync')}" class="inline">${csrfField(ctx)}<input type="hidden" name="dryRun" value="1"><button class="btn" type="submit">Dry run</button></form>
     <a class="btn" href="${orgPath(org, 'runs') + `?connectorId=${encodeURIComponent(c.id)}`}">Runs</a>
   </div>
@@ -65,6 +66,10 @@ ${config.connectors.length ? html`<div class="grid grid-wide">${cards}</div>` : 
     const connector = dash.deps.config.organizations.find((o) => o.id === org.id)?.connectors.find((c) => c.id === params.id);
     if (!connector) throw notFound();
     const dryRun = field(asForm(request.body), 'dryRun') === '1';
+    // A held connector syncs no more until its held run is decided: "Sync now" leads to that run
+    // (Approve / Reject there) instead of queueing a run that would only be skipped.
+    const held = dryRun ? null : (await connectorStates(dash.deps.em(), org.id)).get(connector.id)?.held;
+    if (held) return seeOther(reply, orgPath(org, 'runs', held.id), { error: 'connector_held' });
     try {
       const { runId } = await dash.deps.enqueueSync({ connectorId: connector.id, trigger: 'api', dryRun });
       return seeOther(reply, orgPath(org, 'runs', runId), { notice: dryRun ? 'dry_run_queued' : 'sync_queued' });

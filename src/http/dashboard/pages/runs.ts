@@ -2,19 +2,64 @@ import type { FastifyInstance } from 'fastify';
 import { isAppError } from '../../../lib/errors.js';
 import { loadRunRecord } from '../../../sync/run-record.js';
 import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
-import { html, path, raw } from '../html.js';
-import { badge, csrfField, orgPath, pageHead, reasonLabel, runStatus, shortId, time, userName, userStatus } from '../layout.js';
+import { html, path, raw, type SafeHtml } from '../html.js';
+import { badge, csrfField, orgPath, pageHead, reasonLabel, runStatus, shortId, time, userName, userStatus, type Org, type PageContext } from '../layout.js';
 import { SYNC_RUN_STATUSES } from '../../../db/sync-run-types.js';
 import { isUuid } from '../../../domain/uuid.js';
-import { listRuns, runDeactivations } from '../queries.js';
+import { listRuns, runDeactivations, usersByExternalId, type HeldDeactivation } from '../queries.js';
+import { heldReasonInWords } from '../run-words.js';
 import { formatCount, formatDuration } from '../time.js';
 
 const RUN_STATUSES: readonly string[] = SYNC_RUN_STATUSES;
 const STATUS_LABELS: Record<string, string> = { queued: 'Queued', running: 'Running', succeeded: 'Succeeded', failed: 'Failed', needs_approval: 'Needs approval', approved: 'Approved', rejected: 'Rejected', skipped: 'Skipped' };
 const TRIGGERS: Record<string, string> = { manual: 'Manual', schedule: 'Schedule', api: 'Dashboard / API' };
 
-/** A message as a sentence: capitalized, with a full stop. */
-const sentence = (t: string) => { const s = t.trim(); return (s.charAt(0).toUpperCase() + s.slice(1)).replace(/([^.!?])$/, '$1.'); };
+
+const DEACT_PAGE = 100;
+
+/** One CSV line (RFC 4180): every field quoted; a leading =, +, - or @ is neutralized (no formula in a spreadsheet). */
+function csvLine(values: string[]): string {
+  return values.map((v) => `"${(/^[=+\-@\t\r]/.test(v) ? `'${v}` : v).replace(/"/g, '""')}"`).join(',');
+}
+
+/** A run's deactivations (held, or applied): searchable, paged, exported; Approve / Reject while held. */
+function deactivationSection(org: Org, ctx: PageContext, runId: string, held: boolean, deact: { rows: HeldDeactivation[]; total: number; matching: number }, opts: { search?: string; pageNo: number }): SafeHtml {
+  const base = orgPath(org, 'runs', runId);
+  const first = (opts.pageNo - 1) * DEACT_PAGE;
+  const pages = Math.max(1, Math.ceil(deact.matching / DEACT_PAGE));
+  const link = (page: number) => `${base}${page > 1 || opts.search ? `?${new URLSearchParams({ ...(opts.search ? { q: opts.search } : {}), ...(page > 1 ? { page: String(page) } : {}) })}` : ''}#deact-h`;
+  return html`
+<section class="card" aria-labelledby="deact-h">
+  <div class="card-head">
+    <h2 id="deact-h">${held ? 'Held deactivations' : 'Deactivations'} <span class="muted">(${formatCount(deact.total)})</span></h2>
+    ${held ? html`<div class="actions" data-run-decision>
+      <form method="post" action="${orgPath(org, 'runs', runId, 'approve')}" class="inline" data-submit-once>${csrfField(ctx)}<button class="btn btn-primary" type="submit">Approve ${formatCount(deact.total)} deactivation${deact.total === 1 ? '' : 's'}</button></form>
+      <form method="post" action="${orgPath(org, 'runs', runId, 'reject')}" class="inline" data-confirm="Reject this run? Nobody will be deactivated, and the connector syncs again." data-submit-once>${csrfField(ctx)}<button class="btn btn-danger" type="submit">Reject</button></form>
+    </div>` : ''}
+  </div>
+  <form method="get" action="${base}#deact-h" class="filters" role="search" aria-label="Search these users">
+    <div class="field field-wide"><label for="d-q">Search</label><input id="d-q" type="search" name="q" value="${opts.search ?? ''}" placeholder="Name, e-mail or employee id" maxlength="200"></div>
+    <div class="actions"><button class="btn" type="submit">Search</button>${opts.search ? html`<a class="btn" href="${base}#deact-h">Clear</a>` : ''}
+    <a class="btn" href="${`${base}/deactivations.csv${opts.search ? `?q=${encodeURIComponent(opts.search)}` : ''}`}" download data-export>Export ${opts.search ? `the ${formatCount(deact.matching)} matching` : `all ${formatCount(deact.total)}`} as CSV</a></div>
+  </form>
+  ${deact.rows.length ? html`<div class="table-wrap"><table>
+    <caption class="sr-only">Users this run ${held ? 'would deactivate' : 'deactivated'}</caption>
+    <thead><tr><th scope="col">Name</th><th scope="col">Employee id</th><th scope="col" class="hide-sm">E-mail</th><th scope="col">Why</th><th scope="col">Now</th></tr></thead>
+    <tbody>${deact.rows.map((d) => html`<tr>
+      <td><a href="${orgPath(org, 'users', d.userId)}">${userName(d)}</a></td>
+      <td><code>${d.externalId ?? '—'}</code></td>
+      <td class="hide-sm">${d.email ?? '—'}</td>
+      <td>${reasonLabel(d.reason)}</td>
+      <td>${userStatus(d.status)}${d.appliedAt ? html` <span class="small muted">applied ${time(d.appliedAt)}</span>` : ''}</td>
+    </tr>`)}</tbody>
+  </table></div>` : emptyState('Nobody here matches the search.')}
+  <nav class="pager" aria-label="Pages of these users">
+    <span>${opts.pageNo > 1 ? html`<a rel="prev" href="${link(opts.pageNo - 1)}">← Previous</a>` : ''}</span>
+    <span class="muted small" data-deact-range>${deact.rows.length ? `${formatCount(first + 1)}–${formatCount(first + deact.rows.length)} of ${formatCount(deact.matching)}${opts.search ? ' matching' : ''} · page ${opts.pageNo} of ${pages}` : ''}</span>
+    <span>${first + deact.rows.length < deact.matching ? html`<a rel="next" href="${link(opts.pageNo + 1)}">Next →</a>` : ''}</span>
+  </nav>
+</section>`;
+}
 
 const duration = (a: string | null, b: string | null) => (a && b ? formatDuration(new Date(b).getTime() - new Date(a).getTime()) : '—');
 
@@ -43,7 +88,7 @@ ${pageHead('Sync runs', { sub: 'Every run leaves a record: trigger, timings, cou
   ${runs.map((r) => html`<tr data-run-id="${r.id}">
     <td><a href="${orgPath(org, 'runs', r.id)}"><code>${shortId(r.id)}</code></a>${r.dryRun ? html` ${badge('Dry run', 'info')}` : ''}</td>
     <td>${r.connectorId}</td>
-    <td>${runStatus(r.status)}</td>
+    <td>${r.dryRun && r.status === 'needs_approval' ? badge('Would need approval', 'warn') : runStatus(r.status)}</td>
     <td class="nowrap">${time(r.startedAt)}<div class="small muted">${TRIGGERS[r.trigger] ?? r.trigger}</div></td>
     <td class="num">${duration(r.startedAt, r.finishedAt)}</td>
     <td class="num">${formatCount(r.counts.seen)}</td>
@@ -70,28 +115,37 @@ ${runs.length ? '' : emptyState('No runs yet.')}
     const em = dash.deps.em();
     const run = await loadRunRecord(em, params.id, { organizationId: org.id, rejectedLimit: 500 });
     if (!run) throw notFound();
+    const q = request.query as Record<string, string | undefined>;
+    const search = q.q?.trim().slice(0, 200) || undefined;
+    const pageNo = Math.max(1, Math.min(100_000, Number(q.page) || 1));
     const ctx = await dash.pageContext(request, org);
-    const deact = await runDeactivations(em, run.id, org.id, 500);
-    const held = run.status === 'needs_approval';
+    const deact = await runDeactivations(em, run.id, org.id, { q: search, limit: DEACT_PAGE, offset: (pageNo - 1) * DEACT_PAGE });
+    const held = run.status === 'needs_approval' && !run.dryRun;
+    const wouldHold = run.status === 'needs_approval' && run.dryRun;
     const inFlight = run.status === 'queued' || run.status === 'running';
     const c = run.counts;
+    // A dry run writes no deactivations: it names up to ten of them (by employee id) and counts them all.
+    const dryDeact = run.dryRun ? (wouldHold ? c.heldDeactivations : c.deactivated) ?? 0 : 0;
+    const dryExamples = run.dryRun && dryDeact > 0 ? await usersByExternalId(em, org.id, run.connectorId, ((run.examples?.deactivated ?? []) as string[])) : [];
     const stat = (label: string, value: number | undefined, tone = '') => html`<div class="stat ${tone}"><div class="label">${label}</div><div class="value">${formatCount(value)}</div></div>`;
     const body = html`
 ${pageHead(html`Run <code>${shortId(run.id)}</code>`, {
   crumbs: [{ href: orgPath(org, 'runs'), label: 'Sync runs' }],
-  sub: html`${runStatus(run.status)} ${run.dryRun ? badge('Dry run: nothing written', 'info') : ''} · connector <a href="${orgPath(org, 'connectors')}">${run.connectorId}</a> · ${run.mode} listing · ${TRIGGERS[run.trigger] ?? run.trigger}`,
+  sub: html`${wouldHold ? badge('Would need approval', 'warn') : runStatus(run.status)} ${run.dryRun ? badge('Dry run: nothing written', 'info') : ''} · connector <a href="${orgPath(org, 'connectors')}">${run.connectorId}</a> · ${run.mode} listing · ${TRIGGERS[run.trigger] ?? run.trigger}`,
 })}
 ${inFlight ? html`<div class="notice notice-info" role="status" data-auto-refresh="2000">This run is ${run.status}. The page refreshes until it ends.</div>` : ''}
 ${run.error ? html`<div class="notice notice-error" role="alert"><strong>Error:</strong> ${run.error}</div>` : ''}
-${held ? html`<div class="notice notice-warn" role="status">${sentence(run.heldReason ?? 'This run would deactivate more users than the threshold allows')} Nobody has been deactivated. Approve to apply the ${formatCount(c.heldDeactivations)} deactivations listed below, or reject to dismiss them.</div>` : ''}
+${held ? html`<div class="notice notice-warn" role="status" data-held-reason><strong>Held for your decision.</strong> ${heldReasonInWords(run.heldReason)} Nobody has been deactivated, and this connector does not sync until you approve the ${formatCount(c.heldDeactivations)} deactivations listed below or reject them.</div>` : ''}
+${wouldHold ? html`<div class="notice notice-info" role="status" data-held-reason>A real sync would be held for approval: ${heldReasonInWords(run.heldReason, { dryRun: true })} This was a dry run: nothing was written, and nothing waits for a decision.</div>` : ''}
 <section class="card" aria-labelledby="counts-h">
   <h2 id="counts-h">Counts</h2>
   <div class="stats">
     ${stat('Seen', c.seen)}${stat('Created', c.created, 'stat-ok')}${stat('Updated', c.updated)}${stat('Unchanged', c.unchanged)}
-    ${stat('Deactivated', c.deactivated, c.deactivated ? 'stat-danger' : '')}${stat('Reactivated', c.reactivated)}${stat('Rejected', c.rejected, c.rejected ? 'stat-warn' : '')}
-    ${stat('Held', c.heldDeactivations, c.heldDeactivations ? 'stat-warn' : '')}
+    ${stat(run.dryRun ? 'Would deactivate' : 'Deactivated', run.dryRun ? dryDeact : c.deactivated, (run.dryRun ? dryDeact : c.deactivated) ? 'stat-danger' : '')}${stat('Reactivated', c.reactivated)}${stat('Rejected', c.rejected, c.rejected ? 'stat-warn' : '')}
+    ${run.dryRun ? '' : stat('Held', c.heldDeactivations, c.heldDeactivations ? 'stat-warn' : '')}${c.skipped ? stat('Skipped', c.skipped) : ''}
     ${c.confirmedPresent ? stat('Confirmed present', c.confirmedPresent, 'stat-ok') : ''}
   </div>
+  ${c.skipped ? html`<p class="small muted" data-skipped-note>Skipped: ${formatCount(c.skipped)} HR record${c.skipped === 1 ? '' : 's'} of people inactive in HR who have no user here: nobody was created for ${c.skipped === 1 ? 'it' : 'them'}, and nothing else changed.</p>` : ''}
   ${c.confirmedPresent ? html`<p class="small muted">${formatCount(c.confirmedPresent)} ${c.confirmedPresent === 1 ? 'person was' : 'people were'} absent from the listing but found at the HR system when looked up by id: not deactivated.</p>` : ''}
   <dl class="props props-spaced">
     <dt>Started</dt><dd>${time(run.startedAt, { seconds: true })}</dd>
@@ -101,28 +155,17 @@ ${held ? html`<div class="notice notice-warn" role="status">${sentence(run.heldR
     <dt>Run id</dt><dd><code>${run.id}</code></dd>
   </dl>
 </section>
-${deact.total > 0 ? html`
-<section class="card" aria-labelledby="deact-h">
-  <div class="card-head">
-    <h2 id="deact-h">${held ? 'Held deactivations' : 'Deactivations'} <span class="muted">(${formatCount(deact.total)})</span></h2>
-    ${held ? html`<div class="actions">
-      <form method="post" action="${orgPath(org, 'runs', run.id, 'approve')}" class="inline">${csrfField(ctx)}<button class="btn btn-primary" type="submit">Approve ${formatCount(deact.total)} deactivation${deact.total === 1 ? '' : 's'}</button></form>
-      <form method="post" action="${orgPath(org, 'runs', run.id, 'reject')}" class="inline" data-confirm="Reject this run? Nobody will be deactivated, and the connector syncs again.">${csrfField(ctx)}<button class="btn btn-danger" type="submit">Reject</button></form>
-    </div>` : ''}
-  </div>
-  <div class="table-wrap"><table>
-    <caption class="sr-only">Users this run ${held ? 'would deactivate' : 'deactivated'}</caption>
-    <thead><tr><th scope="col">Name</th><th scope="col">Employee id</th><th scope="col" class="hide-sm">E-mail</th><th scope="col">Why</th><th scope="col">Now</th></tr></thead>
-    <tbody>${deact.rows.map((d) => html`<tr>
-      <td><a href="${orgPath(org, 'users', d.userId)}">${userName(d)}</a></td>
-      <td><code>${d.externalId ?? '—'}</code></td>
-      <td class="hide-sm">${d.email ?? '—'}</td>
-      <td>${reasonLabel(d.reason)}</td>
-      <td>${userStatus(d.status)}${d.appliedAt ? html` <span class="small muted">applied ${time(d.appliedAt)}</span>` : ''}</td>
-    </tr>`)}</tbody>
-  </table></div>
-  ${deact.total > deact.rows.length ? html`<p class="small muted">Showing ${formatCount(deact.rows.length)} of ${formatCount(deact.total)}.</p>` : ''}
+${run.dryRun && dryDeact > 0 ? html`
+<section class="card" aria-labelledby="deact-h" data-dry-deactivations>
+  <h2 id="deact-h">Would deactivate <span class="muted">(${formatCount(dryDeact)})</span></h2>
+  <p class="small muted">A dry run changes nobody. ${dryExamples.length < dryDeact ? `For example (${formatCount(dryExamples.length)} of ${formatCount(dryDeact)}):` : 'These users:'}</p>
+  ${dryExamples.length ? html`<div class="table-wrap"><table>
+    <caption class="sr-only">Users a real sync would deactivate</caption>
+    <thead><tr><th scope="col">Name</th><th scope="col">Employee id</th><th scope="col" class="hide-sm">E-mail</th></tr></thead>
+    <tbody>${dryExamples.map((u) => html`<tr><td><a href="${orgPath(org, 'users', u.id)}">${userName(u)}</a></td><td><code>${u.externalId}</code></td><td class="hide-sm">${u.email ?? '—'}</td></tr>`)}</tbody>
+  </table></div>` : ''}
 </section>` : ''}
+${deact.total > 0 ? deactivationSection(org, ctx, run.id, held, deact, { search, pageNo }) : ''}
 <section class="card" aria-labelledby="rej-h">
   <h2 id="rej-h">Rejected records <span class="muted">(${formatCount(c.rejected)})</span></h2>
   ${run.rejected.length ? html`<div class="table-wrap"><table>
@@ -130,9 +173,30 @@ ${deact.total > 0 ? html`
     <thead><tr><th scope="col">Employee id</th><th scope="col">Reason</th><th scope="col">Detail</th></tr></thead>
     <tbody>${run.rejected.map((r) => html`<tr><td><code>${r.externalId ?? '—'}</code></td><td>${badge(reasonLabel(r.reason), 'warn')}</td><td>${r.detail ?? ''}</td></tr>`)}</tbody>
   </table></div>
-  ${run.rejectedTruncated ? html`<p class="small muted">Showing the first ${formatCount(run.rejected.length)}.</p>` : ''}` : emptyState('No record was rejected.')}
+  ${run.rejectedTruncated ? html`<p class="small muted">Showing the first ${formatCount(run.rejected.length)}.</p>` : ''}` : emptyState(c.rejected ? 'This run did not keep its rejected records (a dry run before they were kept).' : 'No record was rejected.')}
 </section>`;
     return dash.render(request, reply, org, { title: `Run ${shortId(run.id)}`, section: 'runs', body });
+  });
+
+  // Everyone a run deactivates or holds, as CSV (all of them, the search applied): for a decision made elsewhere.
+  app.get('/dashboard/orgs/:org/runs/:id/deactivations.csv', async (request, reply) => {
+    const params = request.params as { org: string; id: string };
+    const org = dash.org(request, params.org);
+    if (!isUuid(params.id)) throw notFound();
+    const run = await loadRunRecord(dash.deps.em(), params.id, { organizationId: org.id, rejectedLimit: 0 });
+    if (!run) throw notFound();
+    const search = (request.query as Record<string, string | undefined>).q?.trim().slice(0, 200) || undefined;
+    const lines: string[] = [csvLine(['name', 'employee_id', 'email', 'reason', 'status', 'applied_at'])];
+    const em = dash.deps.em();
+    for (let offset = 0; ; offset += 5000) {
+      const page = await runDeactivations(em, run.id, org.id, { q: search, limit: 5000, offset });
+      for (const d of page.rows) lines.push(csvLine([userName(d), d.externalId ?? '', d.email ?? '', reasonLabel(d.reason), d.status, d.appliedAt ?? '']));
+      if (page.rows.length < 5000) break;
+    }
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="run-${shortId(run.id)}-deactivations.csv"`)
+      .send(lines.join('\r\n') + '\r\n');
   });
 
   for (const action of ['approve', 'reject'] as const) {
