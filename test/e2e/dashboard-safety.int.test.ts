@@ -327,3 +327,71 @@ describe.skipIf(!CHROMIUM)('held and dry runs in a browser', () => {
     await context.close();
   });
 });
+
+describe.skipIf(!CHROMIUM)('small screens and the queues', () => {
+  it('at 390 px no page is wider than the viewport', async () => {
+    const { context, page, errors } = await newPage(390);
+    await page.goto(`${base}/dashboard/sign-in`);
+    const pages = ['/dashboard/sign-in'];
+    await signIn(page, adminToken);
+    const run = (await store.query<{ id: string }>(`select id::text as id from sync_runs where organization_id = 'globex' order by started_at desc limit 1`))[0]!.id;
+    const rollout = (await rollouts())[0]!;
+    const user = (await store.query<{ id: string }>(`select id::text as id from users where organization_id = 'acme' order by seq limit 1`))[0]!.id;
+    pages.push(
+      '/dashboard', '/dashboard/orgs/acme/connectors', '/dashboard/orgs/acme/runs', `/dashboard/orgs/globex/runs/${run}`, '/dashboard/orgs/globex/connectors',
+      '/dashboard/orgs/acme/users', `/dashboard/orgs/acme/users/${user}`, '/dashboard/orgs/acme/rollouts', `/dashboard/orgs/acme/rollouts/${rollout}`,
+    );
+    const widths: Record<string, number> = {};
+    for (const url of pages.slice(1)) {
+      await page.goto(`${base}${url}`);
+      widths[url] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    }
+    // The invite form and its preview.
+    await page.goto(`${base}/dashboard/orgs/acme/users?limit=25`);
+    await page.getByLabel('Select First12 Last12').check();
+    await page.getByRole('button', { name: 'Invite…' }).click();
+    await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
+    widths['invite form'] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/preview$/);
+    widths['invite preview'] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    expect(Object.entries(widths).filter(([, w]) => w > 390)).toEqual([]);
+    expect(Object.keys(widths).length).toBe(11);
+    expect(errors).toEqual([]);
+    await context.close();
+    const signedOut = await newPage(390);
+    await signedOut.page.goto(`${base}/dashboard/sign-in`);
+    expect(await signedOut.page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await signedOut.context.close();
+  });
+
+  it('Bull Board opens from the dashboard session, with no second sign-in, and links back', async () => {
+    const { context, page } = await newPage();
+    let prompted = false;
+    page.on('dialog', () => { prompted = true; });
+    await page.goto(`${base}/dashboard/queues/`);
+    await page.waitForURL(/\/dashboard\/sign-in\?next=/);
+    await page.getByLabel('Token').fill(adminToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(/\/dashboard\/queues/);
+    const res = await page.request.get(`${base}/dashboard/queues/api/queues`);
+    expect(res.status()).toBe(200);
+    expect(JSON.stringify(await res.json())).toContain('sync');
+    await page.goto(`${base}/dashboard/orgs/acme/connectors`);
+    await page.getByRole('link', { name: /Queues/ }).click();
+    await page.waitForURL(/\/dashboard\/queues/);
+    // The way back: in Bull Board's header menu (its miscLinks).
+    const config = JSON.parse((await page.locator('#__UI_CONFIG__').textContent())!) as { miscLinks: Array<{ text: string; url: string }> };
+    expect(config.miscLinks).toEqual([{ text: '← Back to the dashboard', url: '/dashboard' }]);
+    await page.locator('ul[class*="actions"] > li').last().locator('button').click();
+    await page.getByText('Back to the dashboard').click();
+    await page.waitForURL((u) => u.pathname.startsWith('/dashboard') && !u.pathname.startsWith('/dashboard/queues'));
+    expect(prompted).toBe(false);
+    // An organization's session does not open it.
+    const org = await newPage();
+    await signIn(org.page);
+    expect((await org.page.request.get(`${base}/dashboard/queues/api/queues`)).status()).toBe(404);
+    await org.context.close();
+    await context.close();
+  });
+});

@@ -313,7 +313,7 @@ describe.skipIf(!CHROMIUM)('the dashboard in a browser', () => {
     expect(await page.locator(`tr[data-rollout-id="${gRollout}"]`).count()).toBe(0);
     // No organization switch, no Bull Board link, and the admin's start page leads home.
     expect(await page.locator('#org-switch').count()).toBe(0);
-    expect(await page.locator('a[href="/admin/queues"]').count()).toBe(0);
+    expect(await page.locator('a[href^="/dashboard/queues"], a[href^="/admin/queues"]').count()).toBe(0);
     await page.goto(`${base}/dashboard`);
     expect(new URL(page.url()).pathname).toBe('/dashboard/orgs/acme/connectors');
 

@@ -76,7 +76,7 @@ export function layout(ctx: PageContext, opts: { title: string; section: Section
     <nav class="nav" aria-label="Sections">
       ${principal.kind === 'admin' ? html`<a href="${path([])}"${opts.section === 'orgs' ? raw(' aria-current="page"') : ''}>Organizations</a>` : ''}
       ${nav}
-      ${principal.kind === 'admin' ? html`<a href="/admin/queues" title="Bull Board: asks for the admin token">Queues<span class="sr-only"> (Bull Board, asks for the admin token)</span> ↗</a>` : ''}
+      ${principal.kind === 'admin' ? html`<a href="/dashboard/queues/" title="Bull Board: the job queues">Queues<span class="sr-only"> (Bull Board)</span></a>` : ''}
     </nav>
     <div class="who">
       ${switcher}

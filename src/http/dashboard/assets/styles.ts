@@ -30,8 +30,8 @@ code, .mono { font-family: var(--mono); font-size: .88em; }
 .topbar-inner { max-width: 1240px; margin: 0 auto; padding: .55rem 1.25rem; display: flex; flex-wrap: wrap; align-items: center; gap: .5rem 1.25rem; }
 .brand { display: inline-flex; align-items: center; gap: .5rem; color: #fff; text-decoration: none; font-weight: 700; font-size: 1.05rem; letter-spacing: .01em; }
 .brand svg { width: 26px; height: 26px; }
-.nav { display: flex; flex-wrap: wrap; gap: .15rem; flex: 1 1 auto; }
-.nav a { color: #c9cfe0; text-decoration: none; padding: .4rem .7rem; border-radius: 6px; font-weight: 500; white-space: nowrap; }
+.nav { display: flex; flex-wrap: wrap; gap: .15rem; flex: 1 1 auto; position: relative; min-width: 0; }
+.nav a { position: relative; color: #c9cfe0; text-decoration: none; padding: .4rem .7rem; border-radius: 6px; font-weight: 500; white-space: nowrap; }
 .nav a:hover { color: #fff; background: rgba(255, 255, 255, .08); }
 .nav a[aria-current="page"] { color: #fff; background: rgba(255, 255, 255, .16); }
 .nav .count { display: inline-block; min-width: 1.3rem; margin-left: .3rem; padding: 0 .35rem; border-radius: 999px; background: #ffb020; color: #1c1300; font-size: .75rem; font-weight: 700; text-align: center; }
