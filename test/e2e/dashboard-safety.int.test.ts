@@ -210,6 +210,34 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await context.close();
   });
 
+  it('a scheduled filter rollout shows the previewed count as "about N"; signed out meanwhile, its live page says so and shows no buttons', async () => {
+    const { context, page, errors } = await newPage();
+    await signIn(page);
+    await page.goto(`${base}/dashboard/orgs/acme/users?status=active`);
+    await page.locator('input[name="selection"][value="filter"]').check();
+    await page.getByRole('button', { name: 'Invite…' }).click();
+    await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
+    await page.getByLabel('Schedule for a date and time').check();
+    await page.getByLabel('Time zone').selectOption('UTC');
+    await page.getByLabel('Date and time', { exact: true }).fill(new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 19));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/preview$/);
+    const n = (await page.locator('[data-preview-invite]').textContent())!;
+    expect(Number(n)).toBeGreaterThan(0);
+    await page.getByRole('button', { name: /^Schedule \d+ invitations?$/ }).click();
+    await page.waitForURL(ROLLOUT_URL);
+    expect(await page.locator('[data-about]').textContent()).toBe(`about ${n}`);
+    await page.waitForTimeout(1_500); // a poll or two: the count stays
+    expect(await page.locator('[data-about]').textContent()).toBe(`about ${n}`);
+    expect(await page.locator('[data-action="cancel"]').isVisible()).toBe(true);
+    await store.query(`delete from dashboard_sessions`);
+    await page.locator('[data-signed-out]').waitFor({ timeout: 5_000 });
+    expect(await page.locator('[data-signed-out]').textContent()).toContain('Signed out');
+    expect(await page.locator('[data-action="cancel"]').isVisible()).toBe(false);
+    expect(errors.filter((e) => !/401/.test(e))).toEqual([]);
+    await context.close();
+  });
+
   it('ticks are kept across pages, and the invitation goes to all of them', async () => {
     const { context, page } = await newPage();
     await signIn(page);

@@ -215,7 +215,11 @@ export const SCRIPT = String.raw`(function () {
       var bar = $('[data-progress-bar]');
       if (bar) { bar.value = p.percent; bar.textContent = p.percent + '%'; }
       setText('percent', p.percent + '%');
-      Object.keys(p.counts).forEach(function (k) { setText(k, nf.format(p.counts[k])); });
+      Object.keys(p.counts).forEach(function (k) {
+        // "about N" (the preview's count) stays until the rollout has fired and counted its targets.
+        if (k === 'targeted' && p.counts[k] === 0 && $('[data-about]')) return;
+        setText(k, nf.format(p.counts[k]));
+      });
       var badge = $('[data-status]');
       if (badge) { badge.textContent = p.statusLabel; badge.className = 'badge ' + p.badge; }
       var phase = $('[data-phase]');

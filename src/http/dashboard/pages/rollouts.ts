@@ -9,6 +9,7 @@ import { csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, rollout
 import { isUuid } from '../../../domain/uuid.js';
 import { rolloutRecipients, rolloutSelection, rolloutSkippedUsers, type Recipient } from '../queries.js';
 import { formatCount, formatUtc } from '../time.js';
+import { previewedCount } from '../invite-drafts.js';
 
 const STATUSES: RolloutStatus[] = ['scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];
 const TERMINAL = new Set<RolloutStatus>(['completed', 'cancelled', 'failed']);
@@ -137,6 +138,8 @@ ${list.length ? '' : emptyState(html`No rollouts yet. Select users on the <a hre
       rolloutSelection(dash.deps.em(), r.id, org.id),
     ]);
     const skippedUsers = r.counts.skipped > 0 ? await rolloutSkippedUsers(dash.deps.em(), r, selection, 100) : [];
+    // A filter rollout is resolved when it fires: until then, the count its preview showed ("about N").
+    const about = r.status === 'scheduled' && r.counts.targeted === 0 ? await previewedCount(dash.deps.em(), r.id) : null;
     const p = progressOf(r);
     const stat = (label: string, key: keyof RolloutRecord['counts'], tone = '') => html`<div class="stat ${tone}"><div class="label">${label}</div><div class="value" data-field="${key}">${formatCount(r.counts[key])}</div></div>`;
     const actionLabels = { pause: 'Pause', resume: 'Resume', cancel: 'Cancel rollout' };
@@ -154,7 +157,7 @@ ${pageHead(html`Rollout <code>${shortId(r.id)}</code>`, {
     <span class="percent" data-field="percent">${p.percent}%</span>
   </div>
   <div class="stats">
-    ${stat('Targeted', 'targeted')}${stat('Sent', 'sent', 'stat-ok')}${stat('Pending', 'pending')}${stat('Skipped', 'skipped', 'stat-warn')}${stat('Failed', 'failed', 'stat-danger')}${stat('Not sent', 'cancelled')}${stat('Signed up', 'accepted', 'stat-ok')}
+    ${about !== null ? html`<div class="stat"><div class="label">Targeted</div><div class="value" data-field="targeted" data-about title="The preview's count; the filter is resolved when the rollout fires">about ${formatCount(about)}</div></div>` : stat('Targeted', 'targeted')}${stat('Sent', 'sent', 'stat-ok')}${stat('Pending', 'pending')}${stat('Skipped', 'skipped', 'stat-warn')}${stat('Failed', 'failed', 'stat-danger')}${stat('Not sent', 'cancelled')}${stat('Signed up', 'accepted', 'stat-ok')}
   </div>
   <p class="small muted spaced">Skipped: <span data-skipped-reasons>${p.skippedText}</span></p>
   <p class="notice notice-info" data-final-note hidden role="status">The rollout has ended. <a href="${orgPath(org, 'rollouts', r.id)}">Reload</a> to see every recipient's outcome.</p>
