@@ -33,6 +33,7 @@ export interface UserRecord {
 interface UserRow {
   id: string;
   seq: string;
+  sort_key: string | null;
   organization_id: string;
   email: string | null;
   external_id: string | null;
@@ -64,10 +65,10 @@ const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-
  * membership for pages of 1,000: issue 14; test/dashboard/list-users-plan.int.test.ts.)
  * Timestamps come formatted: no Date per value.
  */
-function selectUsers(where: string, tail = ''): string {
+function selectUsers(where: string, tail = '', sort: { key: string; order: string } = { key: 'null', order: 'u.seq' }): string {
   return `
   with page as (select u.* from users u${where ? ` where ${where}` : ''}${tail ? ` ${tail}` : ''})
-  select u.id, u.seq, u.organization_id, u.email, u.external_id, u.connector_id, u.first_name, u.last_name, u.job_title,
+  select u.id, u.seq, ${sort.key} as sort_key, u.organization_id, u.email, u.external_id, u.connector_id, u.first_name, u.last_name, u.job_title,
          l.name as location, u.location_id, coalesce(pg.names, '[]'::jsonb) as groups,
          u.manager_id, u.roles, u.status, u.access, to_char(u.start_date, 'YYYY-MM-DD') as start_date, to_char(u.end_date, 'YYYY-MM-DD') as end_date,
          ${iso('u.created_at')} as created_at, ${iso('u.updated_at')} as updated_at
@@ -76,7 +77,7 @@ function selectUsers(where: string, tail = ''): string {
       select jsonb_agg(g.name order by g.name) as names
         from group_memberships gm join groups g on g.id = gm.group_id
        where gm.user_id = u.id) pg on true
-   order by u.seq`;
+   order by ${sort.order}`;
 }
 
 function toRecord(r: UserRow): UserRecord {
@@ -112,9 +113,34 @@ export interface ListUsersQuery {
   connectorId?: string;
   /** matches e-mail, names and employee id (case-insensitive substring) */
   q?: string;
-  /** opaque cursor from a previous page */
+  /** opaque cursor from a previous page (of the same sort) */
   cursor?: string;
+  /** the order: as added (default), newest first, by name (last, first), by e-mail */
+  sort?: UserSort;
   limit?: number;
+}
+
+export const USER_SORTS = ['added', 'newest', 'name', 'email'] as const;
+export type UserSort = (typeof USER_SORTS)[number];
+
+/**
+ * The sort keys, as SQL over `users u` (the expression indexes of Migration20261205140000 are
+ * on exactly these). Ties, and the default order, go by seq.
+ */
+export const SORT_KEYS: Record<'name' | 'email', string> = {
+  name: `lower(coalesce(u.last_name, '') || ' ' || coalesce(u.first_name, ''))`,
+  email: `lower(coalesce(u.email, ''))`,
+};
+
+/** A cursor of a page sorted by name or e-mail: the last row's key and seq. */
+export function encodeSortedCursor(key: string, seq: number): string {
+  return Buffer.from(`k:${seq}:${key}`).toString('base64url');
+}
+
+export function decodeSortedCursor(cursor: string): { key: string; seq: number } {
+  const m = /^k:(\d{1,18}):([\s\S]{0,600})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!m) throw new AppError('validation_failed', 'invalid cursor');
+  return { seq: Number(m[1]), key: m[2] };
 }
 
 export function encodeCursor(seq: number): string {
@@ -135,12 +161,19 @@ interface Condition {
 }
 
 /** The statement a page of listUsers runs (null: matches nobody), for listUsers and for a test of its plan. */
-export function listUsersStatement(query: ListUsersQuery): { text: string; params: unknown[]; prepare: boolean; limit: number } | null {
+export function listUsersStatement(query: ListUsersQuery): { text: string; params: unknown[]; prepare: boolean; limit: number; sorted: boolean } | null {
   // Paging: whose users (all, or one organization's), from where. Filters: which of them.
   const paging: Condition[] = [];
   const filters: Condition[] = [];
   if (query.organizationId) paging.push({ sql: 'u.organization_id = ?', params: [query.organizationId] });
-  if (query.cursor) paging.push({ sql: 'u.seq > ?', params: [decodeCursor(query.cursor)] });
+  const sort = query.sort ?? 'added';
+  const key = sort === 'name' || sort === 'email' ? SORT_KEYS[sort] : null;
+  if (query.cursor) {
+    if (key) {
+      const c = decodeSortedCursor(query.cursor);
+      paging.push({ sql: `(${key}, u.seq) > (?, ?)`, params: [c.key, c.seq] });
+    } else paging.push({ sql: sort === 'newest' ? 'u.seq < ?' : 'u.seq > ?', params: [decodeCursor(query.cursor)] });
+  }
   if (query.status) filters.push({ sql: 'u.status = ?', params: [query.status] });
   if (query.access) filters.push({ sql: 'u.access = ?', params: [query.access] });
   if (query.connectorId) filters.push({ sql: 'u.connector_id = ?', params: [query.connectorId] });
@@ -159,10 +192,13 @@ export function listUsersStatement(query: ListUsersQuery): { text: string; param
   // is a prepared statement: planning it cost as much as running it. Its plan is the same for
   // any organization (users_org_seq_idx); a filtered listing is planned for its values each time.
   return {
-    text: selectUsers(conditions.map((c) => c.sql).join(' and '), `order by u.seq limit ${limit + 1}`),
+    text: key
+      ? selectUsers(conditions.map((c) => c.sql).join(' and '), `order by ${key}, u.seq limit ${limit + 1}`, { key, order: `${key}, u.seq` })
+      : selectUsers(conditions.map((c) => c.sql).join(' and '), `order by u.seq${sort === 'newest' ? ' desc' : ''} limit ${limit + 1}`, { key: 'null', order: sort === 'newest' ? 'u.seq desc' : 'u.seq' }),
     params: conditions.flatMap((c) => c.params),
-    prepare: filters.length === 0,
+    prepare: filters.length === 0 && sort === 'added',
     limit,
+    sorted: key !== null,
   };
 }
 
@@ -172,7 +208,9 @@ export async function listUsers(em: EntityManager, query: ListUsersQuery): Promi
   if (!st) return { users: [], nextCursor: null };
   const rows = await bound<UserRow>(em, st.text, st.params, { prepare: st.prepare });
   const page = rows.slice(0, st.limit);
-  return { users: page.map(toRecord), nextCursor: rows.length > st.limit ? encodeCursor(Number(page[page.length - 1].seq)) : null };
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > st.limit && last ? (st.sorted ? encodeSortedCursor(last.sort_key ?? '', Number(last.seq)) : encodeCursor(Number(last.seq))) : null;
+  return { users: page.map(toRecord), nextCursor };
 }
 
 export async function getUser(em: EntityManager, id: string, organizationId?: string): Promise<UserRecord | null> {

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCursor, listUsersStatement, type ListUsersQuery } from '../../src/users/user-service.js';
+import { encodeCursor, encodeSortedCursor, listUsersStatement, type ListUsersQuery } from '../../src/users/user-service.js';
 import { createTestStore, type TestStore } from '../support/store.js';
 
 /**
@@ -77,6 +77,10 @@ describe('listUsers plans', () => {
     ['a rare group', () => ({ organizationId: 'big', groupId: rareGroup, limit: 50 })],
     ['a location and a status', () => ({ organizationId: 'big', locationId: location, status: 'active', limit: 100 })],
     ['1,000 rows, plain', () => ({ organizationId: 'big', cursor: middle(), limit: 1000 })],
+    ['sorted by name, first page', () => ({ organizationId: 'big', sort: 'name', limit: 50 })],
+    ['sorted by name, from the middle', () => ({ organizationId: 'big', sort: 'name', cursor: encodeSortedCursor('last5 first5', 5), limit: 50 })],
+    ['sorted by e-mail, a group', () => ({ organizationId: 'big', sort: 'email', groupId: group, limit: 50 })],
+    ['newest first', () => ({ organizationId: 'big', sort: 'newest', cursor: middle(), limit: 50 })],
   ])('%s: no sequential scan of users or group_memberships', async (_name, query) => {
     const p = await planOf(query());
     expect(p.scans.length).toBeGreaterThan(0);

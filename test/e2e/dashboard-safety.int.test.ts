@@ -252,6 +252,19 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await page.getByRole('button', { name: 'Invite…' }).click();
     await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
     expect(await page.locator('[data-selection-summary]').textContent()).toBe('2 selected users');
+    // Sorted by name, paged both ways.
+    await page.goto(`${base}/dashboard/orgs/acme/users?limit=25`);
+    await page.getByRole('link', { name: 'Name' }).click();
+    await page.waitForURL(/sort=name/);
+    const names = () => page.locator('#selection-form tbody tr td:nth-child(2) a').allTextContents();
+    const first = await names();
+    expect(first.slice(0, 3)).toEqual(['First10 Last10', 'First11 Last11', 'First12 Last12']);
+    await page.getByRole('link', { name: /Next page/ }).click();
+    const second = await names();
+    expect(second.length).toBe(5);
+    expect(second[second.length - 1]).toBe('Jürgen Müller');
+    await page.getByRole('link', { name: /Previous page/ }).click();
+    expect(await names()).toEqual(first);
     await context.close();
   });
 

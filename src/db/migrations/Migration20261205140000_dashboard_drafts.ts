@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * The dashboard's invite drafts and accent-insensitive search.
+ * The dashboard's invite drafts, accent-insensitive search, and the users list's sort indexes.
  *
  * An invite draft is the invite form's state kept on the server: the selection (ids or a
  * filter), the options, the one-time key of the preview's confirm form and, once confirmed,
@@ -26,6 +26,9 @@ create table if not exists dashboard_invite_drafts (
 );`);
     this.addSql(`create index if not exists dashboard_invite_drafts_updated_idx on dashboard_invite_drafts (updated_at);`);
     this.addSql(`create index if not exists dashboard_invite_drafts_rollout_idx on dashboard_invite_drafts (rollout_id) where rollout_id is not null;`);
+    // The users list sorted by name or e-mail, keyset-paged (src/users/user-service.ts SORT_KEYS: the same expressions).
+    this.addSql(`create index if not exists users_org_name_sort_idx on users (organization_id, (lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))), seq);`);
+    this.addSql(`create index if not exists users_org_email_sort_idx on users (organization_id, (lower(coalesce(email, ''))), seq);`);
     this.addSql(`do $body$ begin
   create extension if not exists unaccent;
 exception when others then
@@ -43,5 +46,7 @@ end $body$;`);
   override async down(): Promise<void> {
     this.addSql(`drop table if exists dashboard_invite_drafts;`);
     this.addSql(`drop function if exists hrsync_fold(text);`);
+    this.addSql(`drop index if exists users_org_name_sort_idx;`);
+    this.addSql(`drop index if exists users_org_email_sort_idx;`);
   }
 }

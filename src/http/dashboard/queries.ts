@@ -5,7 +5,7 @@ import { planRollout, type RolloutCandidate, type SkipReason } from '../../domai
 import { isUuid } from '../../domain/uuid.js';
 import { selectionWhere, type RolloutRecord, type Selection } from '../../invitations/rollout-service.js';
 import { searchCondition } from '../../users/user-search.js';
-import { decodeCursor, encodeCursor, type ListUsersQuery } from '../../users/user-service.js';
+import { decodeCursor, decodeSortedCursor, encodeCursor, encodeSortedCursor, SORT_KEYS, type ListUsersQuery, type UserSort } from '../../users/user-service.js';
 
 /**
  * The dashboard's reads. Every one is scoped by organization in SQL; callers pass the
@@ -194,15 +194,24 @@ function userWhere(query: ListUsersQuery & { organizationId: string }): { where:
 }
 
 /**
- * The cursor of the page before the one that starts after `cursor` (keyset paging backwards):
- * undefined for the first page, null when there is no page before.
+ * The cursor of the page before the one that starts after `cursor` (keyset paging backwards,
+ * in the list's sort): null on the first page, undefined when the page before is the first.
  */
 export async function previousCursor(em: EntityManager, query: ListUsersQuery & { organizationId: string }, cursor: string | undefined, limit: number): Promise<string | null | undefined> {
   if (!cursor) return null;
   const w = userWhere(query);
   if (!w) return null;
+  const sort = query.sort ?? 'added';
+  if (sort === 'name' || sort === 'email') {
+    const key = SORT_KEYS[sort];
+    const c = decodeSortedCursor(cursor);
+    const row = await sqlOne<{ k: string; seq: string }>(em, `select ${key} as k, u.seq from users u where ${w.where.join(' and ')} and (${key}, u.seq) <= (?, ?) order by ${key} desc, u.seq desc offset ? limit 1`, [...w.params, c.key, c.seq, limit]);
+    return row ? encodeSortedCursor(row.k, Number(row.seq)) : undefined;
+  }
   const seq = decodeCursor(cursor);
-  const row = await sqlOne<{ seq: string }>(em, `select u.seq from users u where ${w.where.join(' and ')} and u.seq <= ? order by u.seq desc offset ? limit 1`, [...w.params, seq, limit]);
+  const row = sort === 'newest'
+    ? await sqlOne<{ seq: string }>(em, `select u.seq from users u where ${w.where.join(' and ')} and u.seq >= ? order by u.seq offset ? limit 1`, [...w.params, seq, limit])
+    : await sqlOne<{ seq: string }>(em, `select u.seq from users u where ${w.where.join(' and ')} and u.seq <= ? order by u.seq desc offset ? limit 1`, [...w.params, seq, limit]);
   return row ? encodeCursor(Number(row.seq)) : undefined;
 }
 
@@ -219,10 +228,11 @@ export async function countUsers(em: EntityManager, query: ListUsersQuery & { or
   return { n: Math.min(n, cap), capped: n > cap };
 }
 
-export function cursorIsValid(cursor: string | undefined): boolean {
+export function cursorIsValid(cursor: string | undefined, sort: UserSort = 'added'): boolean {
   if (!cursor) return true;
   try {
-    decodeCursor(cursor);
+    if (sort === 'name' || sort === 'email') decodeSortedCursor(cursor);
+    else decodeCursor(cursor);
     return true;
   } catch {
     return false;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { getUser, listUsers, type ListUsersQuery } from '../../../users/user-service.js';
+import { getUser, listUsers, USER_SORTS, type ListUsersQuery, type UserSort } from '../../../users/user-service.js';
 import { emptyState, notFound, type Dashboard } from '../context.js';
 import { html, path, raw, type SafeHtml } from '../html.js';
 import { accessState, csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, shortId, time, userName, userStatus, badge, type Org } from '../layout.js';
@@ -70,10 +70,11 @@ export function registerUserPages(app: FastifyInstance, dash: Dashboard): void {
     const connectorIds = dash.deps.config.organizations.find((o) => o.id === org.id)?.connectors.map((c) => c.id) ?? [];
     const filters = readFilters(raw_, connectorIds);
     const limit = PAGE_SIZES.includes(Number(raw_.limit)) ? Number(raw_.limit) : 50;
-    const cursor = raw_.cursor && cursorIsValid(raw_.cursor) ? raw_.cursor : undefined;
+    const sort: UserSort = (USER_SORTS as readonly string[]).includes(raw_.sort ?? '') ? (raw_.sort as UserSort) : 'added';
+    const cursor = raw_.cursor && cursorIsValid(raw_.cursor, sort) ? raw_.cursor : undefined;
     const pageNo = Math.max(1, Math.min(1_000_000, Number(raw_.page) || 1));
     const em = dash.deps.em();
-    const query: ListUsersQuery & { organizationId: string } = { organizationId: org.id, ...filters };
+    const query: ListUsersQuery & { organizationId: string } = { organizationId: org.id, ...filters, sort };
     const [page, prev, total, locations, groups, ctx] = await Promise.all([
       listUsers(em, { ...query, cursor, limit }),
       previousCursor(dash.deps.em(), query, cursor, limit),
@@ -84,7 +85,9 @@ export function registerUserPages(app: FastifyInstance, dash: Dashboard): void {
       dash.pageContext(request, org),
     ]);
     const totalText = `${formatCount(total.n)}${total.capped ? '+' : ''}`;
-    const linkQuery = { ...filters, limit: limit === 50 ? undefined : limit };
+    const linkQuery = { ...filters, limit: limit === 50 ? undefined : limit, sort: sort === 'added' ? undefined : sort };
+    // A column's header sorts by it (the filters kept, back to the first page).
+    const sortHeader = (label: string, by: UserSort) => html`<th scope="col"${sort === by ? raw(' aria-sort="ascending"') : ''}><a href="${path(['orgs', org.id, 'users'], { ...linkQuery, sort: by === 'added' ? undefined : by })}">${label}${sort === by ? html` <span aria-hidden="true">▲</span>` : ''}</a></th>`;
     const first = (pageNo - 1) * limit + 1;
     const body = html`
 ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n === 1 ? 'user matches' : 'users match'}${hasFilters(filters) ? ' the filter' : ''}. People from HR exist here before anyone invites them.` })}
@@ -100,6 +103,8 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
     <select id="f-access" name="access">${opt('', 'Any access', filters.access)}${opt('none', 'No access', filters.access)}${opt('invited', 'Invited', filters.access)}${opt('active', 'Signed up', filters.access)}</select></div>
   <div class="field"><label for="f-connector">Connector</label>
     <select id="f-connector" name="connectorId">${opt('', 'Any connector', filters.connectorId)}${connectorIds.map((c) => opt(c, c, filters.connectorId))}</select></div>
+  <div class="field"><label for="f-sort">Sort</label>
+    <select id="f-sort" name="sort">${opt('added', 'As added', sort)}${opt('newest', 'Newest first', sort)}${opt('name', 'Name', sort)}${opt('email', 'E-mail', sort)}</select></div>
   <div class="field"><label for="f-limit">Per page</label>
     <select id="f-limit" name="limit">${PAGE_SIZES.map((n) => opt(String(n), String(n), String(limit)))}</select></div>
   <div class="actions"><button class="btn btn-primary" type="submit">Apply</button><a class="btn" href="${orgPath(org, 'users')}">Clear</a></div>
@@ -123,7 +128,7 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
     <caption class="sr-only">Users${hasFilters(filters) ? ' matching the filter' : ''}, page ${pageNo}</caption>
     <thead><tr>
       <th scope="col" class="check"><input type="checkbox" data-select-page aria-label="Select all users on this page"></th>
-      <th scope="col">Name</th><th scope="col">E-mail</th><th scope="col">Employee id</th><th scope="col">Location</th><th scope="col" class="hide-sm">Groups</th><th scope="col">Status</th><th scope="col">Access</th><th scope="col" class="hide-sm">Connector</th>
+      ${sortHeader('Name', 'name')}${sortHeader('E-mail', 'email')}<th scope="col">Employee id</th><th scope="col">Location</th><th scope="col" class="hide-sm">Groups</th><th scope="col">Status</th><th scope="col">Access</th><th scope="col" class="hide-sm">Connector</th>
     </tr></thead>
     <tbody>
     ${page.users.map((u) => html`<tr>
