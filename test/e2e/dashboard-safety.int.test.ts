@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -8,6 +8,7 @@ import { createContext, type AppContext } from '../../src/app/context.js';
 import { createToken, TokenVerifier } from '../../src/auth/tokens.js';
 import { buildApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { packageRoot } from '../../src/lib/paths.js';
 import { chromiumForTests } from '../support/chromium.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../support/redis.js';
 import { configFor, createTestStore, employee, tempDir, toCsv, type TestStore } from '../support/store.js';
@@ -20,6 +21,12 @@ import { configFor, createTestStore, employee, tempDir, toCsv, type TestStore } 
  * stays scheduled, so every case counts rollouts exactly. Skipped without Chromium (fails under CI).
  */
 const CHROMIUM = chromiumForTests();
+/** Screenshots (1280 px and 390 px) go to a temporary folder; with UPDATE_SCREENSHOTS=1 to docs/screenshots. */
+const SHOTS = process.env.UPDATE_SCREENSHOTS ? join(packageRoot(), 'docs', 'screenshots') : tempDir('hrsync-shots-');
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
 
 let store: TestStore;
 let ctx: AppContext;
@@ -36,6 +43,7 @@ beforeAll(async () => {
   if (!CHROMIUM) return;
   const launching = chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
   launching.catch(() => undefined);
+  mkdirSync(SHOTS, { recursive: true });
   store = await createTestStore();
   const dir = tempDir('hrsync-dash-safety-');
   acmeExport = join(dir, 'acme.csv');
@@ -186,6 +194,7 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
     const form = page.url();
     await page.getByLabel(/Personal message/).fill('Welcome aboard, see you Monday');
+    await shot(page, 'invite-form');
     await page.locator('input[name="loginMethod"][value="magic_link"]').check();
     // The session ends on the server (as when it expires or is revoked).
     await store.query(`delete from dashboard_sessions`);
@@ -193,6 +202,7 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await page.waitForURL(/\/dashboard\/sign-in/);
     expect(new URL(page.url()).searchParams.get('next')).toBe(new URL(form).pathname);
     expect(await page.locator('[data-session-ended]').textContent()).toContain('Your session ended');
+    await shot(page, 'session-ended');
     await page.getByLabel('Token').fill(acmeToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(form);
@@ -318,6 +328,7 @@ describe.skipIf(!CHROMIUM)('held and dry runs in a browser', () => {
     expect(await would.locator('tbody tr').count()).toBe(5);
     expect(await would.textContent()).toContain('First26 Last26');
     expect(await page.locator('.page-head').textContent()).toContain('Dry run');
+    await shot(page, 'dry-run');
     // Nobody was deactivated.
     expect((await store.query(`select 1 from users where organization_id = 'acme' and status = 'deactivated'`)).length).toBe(0);
     expect(errors).toEqual([]);
@@ -340,6 +351,7 @@ describe.skipIf(!CHROMIUM)('held and dry runs in a browser', () => {
     const rows = page.locator('section[aria-labelledby="deact-h"] tbody tr');
     expect(await rows.count()).toBe(100);
     expect(await page.locator('[data-deact-range]').textContent()).toBe('1–100 of 250 · page 1 of 3');
+    await shot(page, 'held-run');
     await page.getByRole('link', { name: 'Next →' }).click();
     expect(await page.locator('[data-deact-range]').textContent()).toBe('101–200 of 250 · page 2 of 3');
     // Search: by name, and by e-mail.
@@ -383,8 +395,10 @@ describe.skipIf(!CHROMIUM)('small screens and the queues', () => {
       '/dashboard/orgs/acme/users', `/dashboard/orgs/acme/users/${user}`, '/dashboard/orgs/acme/rollouts', `/dashboard/orgs/acme/rollouts/${rollout}`,
     );
     const widths: Record<string, number> = {};
+    const names: Record<string, string> = { '/dashboard/orgs/acme/connectors': 'connectors-390', '/dashboard/orgs/acme/users': 'users-390', [`/dashboard/orgs/globex/runs/${run}`]: 'held-run-390', [`/dashboard/orgs/acme/rollouts/${rollout}`]: 'rollout-390' };
     for (const url of pages.slice(1)) {
       await page.goto(`${base}${url}`);
+      if (names[url]) await shot(page, names[url]);
       widths[url] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
     }
     // The invite form and its preview.
@@ -395,6 +409,7 @@ describe.skipIf(!CHROMIUM)('small screens and the queues', () => {
     widths['invite form'] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
     await page.getByRole('button', { name: 'Preview' }).click();
     await page.waitForURL(/\/preview$/);
+    await shot(page, 'invite-preview-390');
     widths['invite preview'] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
     expect(Object.entries(widths).filter(([, w]) => w > 390)).toEqual([]);
     expect(Object.keys(widths).length).toBe(11);
