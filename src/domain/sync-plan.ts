@@ -24,6 +24,8 @@ export interface PagePlan {
   terminations: ExistingUser[];
   /** Inactive in HR and never synced: not created. */
   skipped: number;
+  /** Their employee ids (the run keeps the first few, to show them). */
+  skippedIds?: string[];
   rejections: Rejection[];
   /**
    * Records whose e-mail is held by another user of the same connector not yet seen in this
@@ -173,6 +175,7 @@ function planAttempt(
     if (!user) {
       if (!r.active) {
         plan.skipped++;
+        (plan.skippedIds ??= []).push(r.externalId);
         continue;
       }
       plan.creates.push(r);

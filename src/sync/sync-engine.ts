@@ -137,8 +137,8 @@ export class SyncEngine {
     const finalRecord = (t: EntityManager) =>
       sql(
         t,
-        `update sync_runs set status = ?, counts = ?::jsonb, error = ?, held_reason = ?, examples = ?::jsonb, finished_at = now() where id = ? and status = 'running' returning id`,
-        [run.status, JSON.stringify(run.counts), run.error, run.heldReason, run.examples ? JSON.stringify(run.examples) : null, runId],
+        `update sync_runs set status = ?, counts = ?::jsonb, error = ?, held_reason = ?, examples = ?::jsonb, skipped_ids = ?::jsonb, finished_at = now() where id = ? and status = 'running' returning id`,
+        [run.status, JSON.stringify(run.counts), run.error, run.heldReason, run.examples ? JSON.stringify(run.examples) : null, run.skippedIds.length ? JSON.stringify(run.skippedIds) : null, runId],
       );
     try {
       const options = connector.configSchema.parse(cc.options);
@@ -333,6 +333,8 @@ class RunContext {
   error: string | null = null;
   heldReason: string | null = null;
   examples: Record<string, string[]> | null;
+  /** The first employee ids skipped (inactive in HR, never created), kept with the run to show them. */
+  skippedIds: string[] = [];
   private readonly locations = new Map<string, string>();
   private readonly groups = new Map<string, string>();
   private terminations = 0;
@@ -491,6 +493,7 @@ class RunContext {
     this.counts.reactivated += plan.updates.filter((u) => u.reactivate).length;
     this.counts.unchanged += plan.unchanged;
     this.counts.skipped += plan.skipped;
+    for (const id of plan.skippedIds ?? []) if (this.skippedIds.length < EXAMPLES * 10) this.skippedIds.push(id);
     this.counts.rejected += rejections.length;
     this.terminations += plan.terminations.length;
   }

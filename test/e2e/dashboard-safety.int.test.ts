@@ -311,6 +311,7 @@ describe.skipIf(!CHROMIUM)('held and dry runs in a browser', () => {
       ...Array.from({ length: 25 }, (_, k) => employee(k + 1, k === 0 ? { firstName: 'Jürgen', lastName: 'Müller' } : {})),
       employee(90, { email: 'not-an-address' }),
       employee(91, { email: 'person2@acme.example' }),
+      employee(95, { status: 'inactive' }),
     ];
     const before = readFileSync(acmeExport, 'utf8');
     writeFileSync(acmeExport, toCsv(rows));
@@ -328,6 +329,9 @@ describe.skipIf(!CHROMIUM)('held and dry runs in a browser', () => {
     expect(await would.locator('tbody tr').count()).toBe(5);
     expect(await would.textContent()).toContain('First26 Last26');
     expect(await page.locator('.page-head').textContent()).toContain('Dry run');
+    // The skipped record (inactive in HR, never created): counted and shown.
+    expect(await page.locator('[data-skipped-records] h2').textContent()).toContain('(1)');
+    expect(await page.locator('[data-skipped-records] tbody').textContent()).toContain('E95');
     await shot(page, 'dry-run');
     // Nobody was deactivated.
     expect((await store.query(`select 1 from users where organization_id = 'acme' and status = 'deactivated'`)).length).toBe(0);

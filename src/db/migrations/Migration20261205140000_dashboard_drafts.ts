@@ -26,6 +26,8 @@ create table if not exists dashboard_invite_drafts (
 );`);
     this.addSql(`create index if not exists dashboard_invite_drafts_updated_idx on dashboard_invite_drafts (updated_at);`);
     this.addSql(`create index if not exists dashboard_invite_drafts_rollout_idx on dashboard_invite_drafts (rollout_id) where rollout_id is not null;`);
+    // A sync run's skipped records (inactive in HR, never created): the first 100 employee ids, to show them.
+    this.addSql(`alter table sync_runs add column if not exists skipped_ids jsonb;`);
     // The users list sorted by name or e-mail, keyset-paged (src/users/user-service.ts SORT_KEYS: the same expressions).
     this.addSql(`create index if not exists users_org_name_sort_idx on users (organization_id, (lower(coalesce(last_name, '') || ' ' || coalesce(first_name, ''))), seq);`);
     this.addSql(`create index if not exists users_org_email_sort_idx on users (organization_id, (lower(coalesce(email, ''))), seq);`);
@@ -47,6 +49,7 @@ end $body$;`);
     this.addSql(`drop table if exists dashboard_invite_drafts;`);
     this.addSql(`drop function if exists hrsync_fold(text);`);
     this.addSql(`drop index if exists users_org_name_sort_idx;`);
+    this.addSql(`alter table sync_runs drop column if exists skipped_ids;`);
     this.addSql(`drop index if exists users_org_email_sort_idx;`);
   }
 }

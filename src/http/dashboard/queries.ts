@@ -147,6 +147,12 @@ export async function runDeactivations(em: EntityManager, runId: string, organiz
   };
 }
 
+/** The employee ids a run skipped (inactive in HR, never created): the first 100 it kept. */
+export async function runSkippedIds(em: EntityManager, runId: string, organizationId: string): Promise<string[]> {
+  const row = await sqlOne<{ ids: string[] | null }>(em, `select skipped_ids as ids from sync_runs where id = ? and organization_id = ?`, [runId, organizationId]);
+  return row?.ids ?? [];
+}
+
 /** The users a dry run names as examples of whom it would deactivate (by employee id, at most a few). */
 export async function usersByExternalId(em: EntityManager, organizationId: string, connectorId: string, externalIds: string[]): Promise<Array<{ id: string; firstName: string | null; lastName: string | null; externalId: string; email: string | null }>> {
   if (externalIds.length === 0) return [];

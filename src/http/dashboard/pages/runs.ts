@@ -6,7 +6,7 @@ import { html, path, raw, type SafeHtml } from '../html.js';
 import { badge, csrfField, orgPath, pageHead, reasonLabel, runStatus, shortId, time, userName, userStatus, type Org, type PageContext } from '../layout.js';
 import { SYNC_RUN_STATUSES } from '../../../db/sync-run-types.js';
 import { isUuid } from '../../../domain/uuid.js';
-import { listRuns, runDeactivations, usersByExternalId, type HeldDeactivation } from '../queries.js';
+import { listRuns, runDeactivations, runSkippedIds, usersByExternalId, type HeldDeactivation } from '../queries.js';
 import { heldReasonInWords } from '../run-words.js';
 import { formatCount, formatDuration } from '../time.js';
 
@@ -127,6 +127,7 @@ ${runs.length ? '' : emptyState('No runs yet.')}
     // A dry run writes no deactivations: it names up to ten of them (by employee id) and counts them all.
     const dryDeact = run.dryRun ? (wouldHold ? c.heldDeactivations : c.deactivated) ?? 0 : 0;
     const dryExamples = run.dryRun && dryDeact > 0 ? await usersByExternalId(em, org.id, run.connectorId, ((run.examples?.deactivated ?? []) as string[])) : [];
+    const skippedIds = c.skipped ? await runSkippedIds(em, run.id, org.id) : [];
     const stat = (label: string, value: number | undefined, tone = '') => html`<div class="stat ${tone}"><div class="label">${label}</div><div class="value">${formatCount(value)}</div></div>`;
     const body = html`
 ${pageHead(html`Run <code>${shortId(run.id)}</code>`, {
@@ -145,7 +146,6 @@ ${wouldHold ? html`<div class="notice notice-info" role="status" data-held-reaso
     ${run.dryRun ? '' : stat('Held', c.heldDeactivations, c.heldDeactivations ? 'stat-warn' : '')}${c.skipped ? stat('Skipped', c.skipped) : ''}
     ${c.confirmedPresent ? stat('Confirmed present', c.confirmedPresent, 'stat-ok') : ''}
   </div>
-  ${c.skipped ? html`<p class="small muted" data-skipped-note>Skipped: ${formatCount(c.skipped)} HR record${c.skipped === 1 ? '' : 's'} of people inactive in HR who have no user here: nobody was created for ${c.skipped === 1 ? 'it' : 'them'}, and nothing else changed.</p>` : ''}
   ${c.confirmedPresent ? html`<p class="small muted">${formatCount(c.confirmedPresent)} ${c.confirmedPresent === 1 ? 'person was' : 'people were'} absent from the listing but found at the HR system when looked up by id: not deactivated.</p>` : ''}
   <dl class="props props-spaced">
     <dt>Started</dt><dd>${time(run.startedAt, { seconds: true })}</dd>
@@ -164,6 +164,16 @@ ${run.dryRun && dryDeact > 0 ? html`
     <thead><tr><th scope="col">Name</th><th scope="col">Employee id</th><th scope="col" class="hide-sm">E-mail</th></tr></thead>
     <tbody>${dryExamples.map((u) => html`<tr><td><a href="${orgPath(org, 'users', u.id)}">${userName(u)}</a></td><td><code>${u.externalId}</code></td><td class="hide-sm">${u.email ?? '—'}</td></tr>`)}</tbody>
   </table></div>` : ''}
+</section>` : ''}
+${c.skipped ? html`
+<section class="card" aria-labelledby="skip-h" data-skipped-records>
+  <h2 id="skip-h">Skipped records <span class="muted">(${formatCount(c.skipped)})</span></h2>
+  <p class="small muted">Inactive in HR, and nobody here had them: no user was created. Nothing is wrong with them.</p>
+  ${skippedIds.length ? html`<div class="table-wrap"><table>
+    <caption class="sr-only">HR records this run skipped</caption>
+    <thead><tr><th scope="col">Employee id</th><th scope="col">Why</th></tr></thead>
+    <tbody>${skippedIds.map((id) => html`<tr><td><code>${id}</code></td><td>Inactive in HR, never created</td></tr>`)}</tbody>
+  </table></div>${skippedIds.length < (c.skipped ?? 0) ? html`<p class="small muted">Showing the first ${formatCount(skippedIds.length)}.</p>` : ''}` : ''}
 </section>` : ''}
 ${deact.total > 0 ? deactivationSection(org, ctx, run.id, held, deact, { search, pageNo }) : ''}
 <section class="card" aria-labelledby="rej-h">
