@@ -262,6 +262,19 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await page.getByRole('button', { name: 'Invite…' }).click();
     await page.waitForURL(/\/invite\/[0-9a-f-]{36}$/);
     expect(await page.locator('[data-selection-summary]').textContent()).toBe('2 selected users');
+    // Back to the list: still ticked. Once the invitation is confirmed, the ticks are done with.
+    const form = page.url();
+    await page.goBack();
+    await page.waitForURL(/\/users/);
+    expect(await page.locator('[data-selected-count]').textContent()).toBe('2');
+    await page.goto(form);
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForURL(/\/preview$/);
+    await page.getByRole('button', { name: 'Send 2 invitations' }).click();
+    await page.waitForURL(ROLLOUT_URL);
+    await page.goto(`${base}/dashboard/orgs/acme/users?limit=25`);
+    expect(await page.locator('[data-selected-count]').textContent()).toBe('0');
+    expect(await page.getByLabel('Select First7 Last7').isChecked()).toBe(false);
     // Sorted by name, paged both ways.
     await page.goto(`${base}/dashboard/orgs/acme/users?limit=25`);
     await page.getByRole('link', { name: 'Name' }).click();

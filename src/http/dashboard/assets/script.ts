@@ -48,6 +48,8 @@ export const SCRIPT = String.raw`(function () {
       if (sent) { e.preventDefault(); return; }
       sent = true;
       if (f.getAttribute('data-forget')) store.del(f.getAttribute('data-forget'));
+      // Invited: the users ticked for it are no longer a selection in progress.
+      if (f.getAttribute('data-forget-ticks')) store.del('ticks:' + f.getAttribute('data-forget-ticks'));
       f.setAttribute('aria-busy', 'true');
       setTimeout(function () {
         $$('button[type="submit"]', f).forEach(function (b) {
@@ -93,7 +95,7 @@ export const SCRIPT = String.raw`(function () {
   });
 
   // Users: select a page at once, count the selection, highlight rows. Ticks are kept in this
-  // tab across pages and filters (sessionStorage) until an invite form is opened.
+  // tab across pages and filters (sessionStorage) until the invitation is confirmed or they are cleared.
   var selForm = $('#selection-form');
   if (selForm) {
     var ticksKey = 'ticks:' + (selForm.getAttribute('data-org') || '');
@@ -163,8 +165,6 @@ export const SCRIPT = String.raw`(function () {
     window.addEventListener('pageshow', function (e) { if (e.persisted) load(); });
     load();
   }
-  var clearTicks = $('[data-clear-ticks]');
-  if (clearTicks) store.del('ticks:' + clearTicks.getAttribute('data-clear-ticks'));
 
   // Invite: show the date and time only for a scheduled rollout; default to the browser's time zone; count characters.
   var when = $$('input[name="when"]');

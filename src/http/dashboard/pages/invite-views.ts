@@ -40,7 +40,7 @@ export function formPage(ctx: PageContext, org: Org, draft: InviteDraft, r: Desc
   return html`
 ${pageHead('Invite users', { crumbs: [{ href: usersLink(org, s), label: 'Users' }], sub: 'Nothing is sent until you confirm on the next page.' })}
 ${errors.general ? html`<div class="notice notice-error" role="alert">${errors.general}</div>` : ''}
-<section class="card" aria-labelledby="who-h" data-clear-ticks="${org.id}">
+<section class="card" aria-labelledby="who-h">
   <h2 id="who-h">Who</h2>
   <p><strong data-selection-summary>${r.description}</strong></p>
   ${r.note ? html`<p class="small muted">${r.note}</p>` : ''}
@@ -121,7 +121,7 @@ ${error ? html`<div class="notice notice-error" role="alert">${error}</div>` : '
   </dl>
 </section>
 <div class="actions">
-  ${p.invite > 0 && draft.confirmKey ? html`<form method="post" action="${orgPath(org, 'invite', draft.id, 'confirm')}" class="inline" data-submit-once data-busy-text="${busy}" data-forget="invite-${draft.id}">
+  ${p.invite > 0 && draft.confirmKey ? html`<form method="post" action="${orgPath(org, 'invite', draft.id, 'confirm')}" class="inline" data-submit-once data-busy-text="${busy}" data-forget="invite-${draft.id}"${s.selection === 'ids' ? html` data-forget-ticks="${org.id}"` : ''}>
     ${csrfField(ctx)}<input type="hidden" name="submissionKey" value="${draft.confirmKey}">
     <button class="btn btn-primary" type="submit" data-confirm-button>${verb} ${formatCount(p.invite)} invitation${p.invite === 1 ? '' : 's'}</button>
   </form>` : ''}
