@@ -97,6 +97,15 @@ describe('dashboard invite confirmation', () => {
     expect(res.statusCode).toBe(303);
     expect(String(res.headers.location)).toBe(`${preview}?error=empty`);
     expect(await rolloutCount()).toBe(before);
+    // Once someone can be invited again, the preview offers a fresh key that works.
+    await h.svc.store.query(`update users set status = 'active' where id = $1`, [ids[0]]);
+    const again = await get(preview);
+    const fresh = /name="submissionKey" value="([^"]+)"/.exec(again.body)?.[1];
+    expect(fresh).toBeDefined();
+    expect(fresh).not.toBe(key);
+    const ok = await post(`${draft}/confirm`, [['submissionKey', fresh!]]);
+    expect(loc(ok)).toMatch(/^\/dashboard\/orgs\/acme\/rollouts\/[0-9a-f-]{36}$/);
+    expect(await rolloutCount()).toBe(before + 1);
     await h.svc.store.query(`update users set status = 'active' where id = $1`, [ids[0]]);
   });
 

@@ -64,6 +64,10 @@ export async function saveDraft(em: EntityManager, organizationId: string, id: s
   );
 }
 
+export async function rotateConfirmKey(em: EntityManager, id: string): Promise<void> {
+  await sql(em, `update dashboard_invite_drafts set confirm_key = ? where id = ? and rollout_id is null`, [randomUUID(), id]);
+}
+
 export async function recordPreviewCount(em: EntityManager, id: string, n: number): Promise<void> {
   await sql(em, `update dashboard_invite_drafts set preview_count = ? where id = ? and rollout_id is null`, [n, id]);
 }

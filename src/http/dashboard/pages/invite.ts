@@ -6,7 +6,7 @@ import { MAX_MESSAGE_LENGTH, type RolloutFilter } from '../../../invitations/rol
 import { isAppError } from '../../../lib/errors.js';
 import { notFound, seeOther, type Dashboard } from '../context.js';
 import { asForm, field, fields, type Form } from '../forms.js';
-import { createDraft, loadDraft, markConfirmed, recordPreviewCount, saveDraft, type InviteDraft, type InviteState } from '../invite-drafts.js';
+import { createDraft, loadDraft, markConfirmed, recordPreviewCount, rotateConfirmKey, saveDraft, type InviteDraft, type InviteState } from '../invite-drafts.js';
 import { orgPath, type Org } from '../layout.js';
 import { namedById, previewRollout, type Selection } from '../queries.js';
 import { formatCount, isTimeZone, zonedTimeToUtc } from '../time.js';
@@ -183,7 +183,11 @@ export function registerInvitePages(app: FastifyInstance, dash: Dashboard): void
       if ('error' in resolved || Object.keys(errors).length > 0) return { statusCode: 409, response: { id: null, error: 'stale' } };
       // "Send 0 invitations" is not a rollout.
       const p = await previewRollout(tx, org.id, resolved.selection, d.state.resend, 1);
-      if (p.invite === 0) return { statusCode: 409, response: { id: null, error: 'empty' } };
+      if (p.invite === 0) {
+        // A new key for the next preview: this one's answer ("nothing to send") is kept with it.
+        await rotateConfirmKey(tx, d.id);
+        return { statusCode: 409, response: { id: null, error: 'empty' } };
+      }
       const input = { ...resolved.selection, loginMethod: d.state.loginMethod as LoginMethod, message: d.state.message?.trim() || null, resend: d.state.resend, ...(sendAt ? { sendAt: sendAt.toISOString() } : {}) };
       const created = await dash.deps.rollouts.createIn(tx, org.id, input, { createdBy });
       afterCommit = created.afterCommit;
