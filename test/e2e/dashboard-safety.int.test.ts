@@ -239,6 +239,11 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     expect(await page.locator('[data-about]').textContent()).toBe(`about ${n}`);
     await page.waitForTimeout(1_500); // a poll or two: the count stays
     expect(await page.locator('[data-about]').textContent()).toBe(`about ${n}`);
+    const rolloutId = ROLLOUT_URL.exec(page.url())![1];
+    const rolloutPage = page.url();
+    await page.goto(`${base}/dashboard/orgs/acme/rollouts`);
+    expect(await page.locator(`tr[data-rollout-id="${rolloutId}"]`).textContent()).toContain(`0 / about ${n}`);
+    await page.goto(rolloutPage);
     expect(await page.locator('[data-action="cancel"]').isVisible()).toBe(true);
     await store.query(`delete from dashboard_sessions`);
     await page.locator('[data-signed-out]').waitFor({ timeout: 5_000 });

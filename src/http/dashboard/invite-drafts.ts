@@ -81,3 +81,10 @@ export async function previewedCount(em: EntityManager, rolloutId: string): Prom
   const r = await sqlOne<{ n: number | null }>(em, `select preview_count as n from dashboard_invite_drafts where rollout_id = ? limit 1`, [rolloutId]);
   return r?.n ?? null;
 }
+
+/** previewedCount for a page of rollouts at once. */
+export async function previewedCounts(em: EntityManager, rolloutIds: string[]): Promise<Map<string, number>> {
+  if (rolloutIds.length === 0) return new Map();
+  const rows = await sql<{ id: string; n: number | null }>(em, `select rollout_id as id, preview_count as n from dashboard_invite_drafts where rollout_id = any(?::uuid[])`, [rolloutIds]);
+  return new Map(rows.filter((r) => r.n !== null).map((r) => [r.id, r.n!]));
+}

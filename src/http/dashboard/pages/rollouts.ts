@@ -9,7 +9,7 @@ import { csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, rollout
 import { isUuid } from '../../../domain/uuid.js';
 import { rolloutRecipients, rolloutSelection, rolloutSkippedUsers, type Recipient } from '../queries.js';
 import { formatCount, formatUtc } from '../time.js';
-import { previewedCount } from '../invite-drafts.js';
+import { previewedCount, previewedCounts } from '../invite-drafts.js';
 
 const STATUSES: RolloutStatus[] = ['scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed'];
 const TERMINAL = new Set<RolloutStatus>(['completed', 'cancelled', 'failed']);
@@ -89,6 +89,7 @@ export function registerRolloutPages(app: FastifyInstance, dash: Dashboard): voi
     const before = q.before && inTimestampRange(q.before) ? new Date(q.before).toISOString() : undefined;
     const rows = await dash.deps.rollouts.list({ organizationId: org.id, status, limit: 51, before });
     const list = rows.slice(0, 50);
+    const about = await previewedCounts(dash.deps.em(), list.filter((r) => r.status === 'scheduled' && r.counts.targeted === 0).map((r) => r.id));
     const body = html`
 ${pageHead('Rollouts', { sub: 'Deliberate invitations: each one is a rollout with a selection, a login method and a time.', actions: html`<a class="btn btn-primary" href="${orgPath(org, 'users')}">New rollout</a>` })}
 <form method="get" class="card filters" role="search" aria-label="Filter rollouts">
@@ -109,7 +110,7 @@ ${pageHead('Rollouts', { sub: 'Deliberate invitations: each one is a rollout wit
       <td>${selectionText(r)}</td>
       <td class="hide-sm">${LOGIN_METHOD_LABELS[r.loginMethod] ?? r.loginMethod}</td>
       <td><progress max="100" value="${p.percent}" aria-label="Progress of rollout ${shortId(r.id)}">${p.percent}%</progress> <span class="small">${p.percent}%</span></td>
-      <td class="num nowrap">${formatCount(r.counts.sent)} / ${formatCount(r.counts.targeted)}</td>
+      <td class="num nowrap">${formatCount(r.counts.sent)} / ${about.has(r.id) ? `about ${formatCount(about.get(r.id))}` : formatCount(r.counts.targeted)}</td>
       <td class="num">${formatCount(r.counts.skipped)}</td>
       <td class="num">${formatCount(r.counts.failed)}</td>
     </tr>`;
