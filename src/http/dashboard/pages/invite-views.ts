@@ -58,7 +58,7 @@ ${errors.general ? html`<div class="notice notice-error" role="alert">${errors.g
   <div class="field">
     <label for="message">Personal message <span class="hint">(optional, plain text, shown in the e-mail; at most ${MAX_MESSAGE_LENGTH} characters)</span></label>
     <textarea id="message" name="message" data-max="${MAX_MESSAGE_LENGTH}" data-counter="message-count" aria-describedby="message-count${errors.message ? ' message-error' : ''}"${errors.message ? raw(' aria-invalid="true"') : ''}>${s.message ?? ''}</textarea>
-    <span class="hint" id="message-count" aria-live="polite">${formatCount(len)} / ${MAX_MESSAGE_LENGTH} characters</span>
+    <span class="hint" id="message-count">${formatCount(len)} / ${MAX_MESSAGE_LENGTH} characters</span>
     ${fieldError('message', errors.message)}
   </div>
   <fieldset>
