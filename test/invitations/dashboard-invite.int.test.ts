@@ -48,4 +48,17 @@ describe('dashboard invite confirmation', () => {
     const again = await post('/dashboard/orgs/acme/invite', [['step', 'preview'], ...state]);
     expect(/name="submissionKey" value="([^"]+)"/.exec(again.body)![1]).not.toBe(key);
   });
+
+  it('previews an address stored before the one address rule as skipped (invalid_email), as firing would', async () => {
+    const ids = await h.svc.userIds();
+    // a row from before the validator: the store took it, the mailer would not
+    await h.svc.store.query(`update users set email = '.legacy.' || email where id = $1`, [ids[0]]);
+    await h.svc.store.query(`update invitations set status = 'revoked' where status in ('pending', 'sending', 'sent')`);
+    await h.svc.store.query(`update users set access = 'none'`);
+    const state: Array<[string, string]> = [['selection', 'ids'], ...ids.map((id): [string, string] => ['userIds', id]), ['loginMethod', 'sso'], ['when', 'now']];
+    const preview = await post('/dashboard/orgs/acme/invite', [['step', 'preview'], ...state]);
+    expect(preview.statusCode).toBe(200);
+    expect(/data-preview-invite>([^<]*)</.exec(preview.body)![1]).toBe(String(ids.length - 1));
+    expect(preview.body).toMatch(/<tr[^>]*data-reason="invalid_email"/);
+  });
 });
