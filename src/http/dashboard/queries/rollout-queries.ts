@@ -20,11 +20,13 @@ interface CandidateRow {
 }
 
 /**
- * An address of the plain shape — dot-atom local part, LDH labels, at least two — which the one
+ * An address of the plain shape — dot-atom local part, LDH labels (letters and digits at both
+ * ends), at least two, a domain of at most 63 characters (so no label is longer) — which the one
  * validator (src/domain/email-address.ts) always accepts within the length limits checked
- * beside it. Bound as parameters: the pattern is full of `?`.
+ * beside it. Written without bounded repeats (`{0,61}`): PostgreSQL's regex engine took 0.55 s
+ * for 100,000 addresses with them, 0.05 s without. Bound as parameters: the pattern is full of `?`.
  */
-const PLAIN_ADDRESS = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+const PLAIN_ADDRESS = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]+(-+[A-Za-z0-9]+)*(\\.[A-Za-z0-9]+(-+[A-Za-z0-9]+)*)+$";
 const NUMERIC_TOP_LABEL = '\\.[0-9]+$';
 
 const toCandidate = (r: CandidateRow): RolloutCandidate => ({
@@ -61,20 +63,20 @@ export interface RolloutPreview {
 export async function previewRollout(em: EntityManager, organizationId: string, sel: Selection, resend: boolean, examplesPerReason = 5): Promise<RolloutPreview> {
   const { where, params } = selectionWhere(organizationId, sel);
   const candidates = `select u.id, u.seq, u.status, u.access, u.email, (u.email is not null) as has_email,
-                             (u.email is null or (u.email ~ ? and u.email !~ ? and length(u.email) <= 254 and length(split_part(u.email, '@', 1)) <= 64)) as plain,
+                             (u.email is null or (u.email ~ ? and u.email !~ ? and length(u.email) <= 254
+                               and length(split_part(u.email, '@', 1)) <= 64 and length(split_part(u.email, '@', 2)) <= 63)) as plain,
                              exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending')) as pending
                         from users u where ${where.join(' and ')}`;
-  const cparams = [PLAIN_ADDRESS, NUMERIC_TOP_LABEL, ...params];
-  // Addresses of the plain shape are ones the validator takes: counted per combination. The
-  // rest (stored before the one address rule) are few, and each is judged by the validator itself.
-  const groups = await sql<CandidateRow & { n: string; sample: string[] }>(
+  // One pass: users with a plain address (or none) are counted per combination; the rest (stored
+  // before the one address rule, or unusual) are few, each a group of its own, judged by the validator itself.
+  const groups = await sql<CandidateRow & { plain: boolean; odd_email: string | null; n: string; sample: string[] }>(
     em,
-    `select c.status, c.access, c.has_email, c.pending, count(*) as n, (array_agg(c.id order by c.seq))[1:${Math.max(1, Math.floor(examplesPerReason))}] as sample
-       from (${candidates}) c where c.plain
-      group by c.status, c.access, c.has_email, c.pending`,
-    cparams,
+    `select c.status, c.access, c.has_email, c.pending, c.plain, case when c.plain then null else c.email end as odd_email,
+            count(*) as n, (array_agg(c.id order by c.seq))[1:${Math.max(1, Math.floor(examplesPerReason))}] as sample
+       from (${candidates}) c
+      group by c.status, c.access, c.has_email, c.pending, c.plain, case when c.plain then null else c.email end`,
+    [PLAIN_ADDRESS, NUMERIC_TOP_LABEL, ...params],
   );
-  const odd = await sql<CandidateRow & { email: string }>(em, `select c.id, c.status, c.access, c.has_email, c.pending, c.email from (${candidates}) c where not c.plain order by c.seq`, cparams);
   let matched = 0;
   let invite = 0;
   const skipped: Partial<Record<SkipReason, number>> = {};
@@ -89,8 +91,10 @@ export async function previewRollout(em: EntityManager, organizationId: string, 
     const list = (exampleIds[reason] ??= []);
     for (const id of sample) if (list.length < examplesPerReason) list.push(id);
   };
-  for (const g of groups) count(skipReasonOf(toCandidate({ ...g, id: g.sample[0] }), resend), Number(g.n), g.sample);
-  for (const r of odd) count(skipReasonOf({ ...toCandidate(r), email: r.email }, resend), 1, [r.id]);
+  for (const g of groups) {
+    const c = toCandidate({ ...g, id: g.sample[0]! });
+    count(skipReasonOf(g.plain ? c : { ...c, email: g.odd_email }, resend), Number(g.n), g.sample);
+  }
   if (sel.userIds) {
     // Asked for by id but not in the organization: planRollout's not_found.
     const missing = new Set(sel.userIds).size - matched;
