@@ -29,6 +29,15 @@ interface CandidateRow {
 const PLAIN_ADDRESS = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]+(-+[A-Za-z0-9]+)*(\\.[A-Za-z0-9]+(-+[A-Za-z0-9]+)*)+$";
 const NUMERIC_TOP_LABEL = '\\.[0-9]+$';
 
+/** The plain-shape test of an address column, as SQL with its parameters (exported for its test). */
+export function plainAddressSql(column: string): { sql: string; params: string[] } {
+  return {
+    sql: `(${column} is null or (${column} ~ ? and ${column} !~ ? and length(${column}) <= 254
+           and length(split_part(${column}, '@', 1)) <= 64 and length(split_part(${column}, '@', 2)) <= 63))`,
+    params: [PLAIN_ADDRESS, NUMERIC_TOP_LABEL],
+  };
+}
+
 const toCandidate = (r: CandidateRow): RolloutCandidate => ({
   id: r.id, status: r.status, access: r.access,
   // Rows counted per combination have a plain address (or none): a plain one stands in for
@@ -62,9 +71,8 @@ export interface RolloutPreview {
  */
 export async function previewRollout(em: EntityManager, organizationId: string, sel: Selection, resend: boolean, examplesPerReason = 5): Promise<RolloutPreview> {
   const { where, params } = selectionWhere(organizationId, sel);
-  const candidates = `select u.id, u.seq, u.status, u.access, u.email, (u.email is not null) as has_email,
-                             (u.email is null or (u.email ~ ? and u.email !~ ? and length(u.email) <= 254
-                               and length(split_part(u.email, '@', 1)) <= 64 and length(split_part(u.email, '@', 2)) <= 63)) as plain,
+  const plain = plainAddressSql('u.email');
+  const candidates = `select u.id, u.seq, u.status, u.access, u.email, (u.email is not null) as has_email, ${plain.sql} as plain,
                              exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending')) as pending
                         from users u where ${where.join(' and ')}`;
   // One pass: users with a plain address (or none) are counted per combination; the rest (stored
@@ -75,7 +83,7 @@ export async function previewRollout(em: EntityManager, organizationId: string, 
             count(*) as n, (array_agg(c.id order by c.seq))[1:${Math.max(1, Math.floor(examplesPerReason))}] as sample
        from (${candidates}) c
       group by c.status, c.access, c.has_email, c.pending, c.plain, case when c.plain then null else c.email end`,
-    [PLAIN_ADDRESS, NUMERIC_TOP_LABEL, ...params],
+    [...plain.params, ...params],
   );
   let matched = 0;
   let invite = 0;
