@@ -1,6 +1,13 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { rolloutSettings } from '../src/config/rollout-settings.js';
+import { reminderDefaults, rolloutSettings } from '../src/config/rollout-settings.js';
+import { sendDueReminders } from '../src/invitations/reminders.js';
+import type { LeaverService } from '../src/lifecycle/leaver-service.js';
+import type { RuleService } from '../src/rules/rule-service.js';
+import { bullmqLifecyclePort } from './lifecycle/port.js';
+import { evaluateOrganization, lifecycleProcessor } from './lifecycle/processor.js';
+import { reconcileLifecycle } from './lifecycle/reconcile.js';
+import { lifecycleServices } from './lifecycle/services.js';
 import { RolloutService, type MailPort } from '../src/invitations/rollout-service.js';
 import { InvitationMailer } from '../src/invitations/invitation-mailer.js';
 import { compileInvitationTemplates } from '../src/mail/invitation-template.js';
@@ -25,6 +32,8 @@ const RECONCILE_AFTER_RECONNECT_MS = 1_000;
 
 export interface RunningWorkers {
   rollouts: RolloutService;
+  rules: RuleService;
+  leavers: LeaverService;
   /** Stop taking jobs, let running ones finish within the grace period, then close. */
   close(graceMs?: number): Promise<void>;
   reconcileNow(): Promise<void>;
@@ -47,7 +56,9 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     settings: rolloutSettings(config),
     rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond),
     lockBatch: (rolloutId, batch) => tryLockBatch(config.databaseUrl, rolloutId, batch),
+    reminderDefault: reminderDefaults(config),
   });
+  const { rules, leavers } = lifecycleServices({ config, orm: ctx.orm, log, queues: () => queues, rollouts: () => rollouts });
   let transport: MailTransport | null = null;
   let mail = opts.mail;
   if (!mail) {
@@ -62,7 +73,10 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   const base = { connection: connection(config.redisUrl, 'worker'), prefix: config.queuePrefix, lockDuration, stalledInterval: lockDuration };
   const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
   // Syncs hold their connector's advisory lock for the whole run: one run per connector at a time across all workers.
-  const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log), { ...base, concurrency: 2 });
+  // After each run, the jobs layer (not the sync engine) re-plans the organization's rules and leavers.
+  const afterSync = async (run: { organizationId: string }) => void (await evaluateOrganization({ rules, leavers, log }, run.organizationId));
+  const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log, afterSync), { ...base, concurrency: 2 });
+  const lifecycleWorker = new Worker(QUEUE_NAMES.lifecycle, lifecycleProcessor({ rules, leavers, log }), { ...base, concurrency: 2 });
   // A worker killed mid-batch is expected (deploys, the OOM killer), and a batch is safe to run
   // again (guarded claims, one sender per batch): BullMQ's default of failing a job that stalled
   // twice would fail a batch that was merely unlucky twice.
@@ -77,13 +91,18 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
       if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
     }
   });
-  for (const w of [triggerWorker, batchWorker, syncWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
+  for (const w of [triggerWorker, batchWorker, syncWorker, lifecycleWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
   let reconciling: Promise<void> | null = null;
   const reconcileNow = async () => {
     if (reconciling) return reconciling;
     const warn = (err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again');
-    reconciling = Promise.all([rollouts.reconcile().catch(warn), reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn)])
+    reconciling = Promise.all([
+      rollouts.reconcile().catch(warn),
+      reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn),
+      reconcileLifecycle({ rules, leavers, port: bullmqLifecyclePort(queues.lifecycle), log }).catch(warn),
+      sendDueReminders({ orm: ctx.orm, log }, mail!).catch(warn),
+    ])
       .then(() => undefined)
       .finally(() => (reconciling = null));
     return reconciling;
@@ -109,17 +128,19 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
 
   return {
     rollouts,
+    rules,
+    leavers,
     reconcileNow,
     async close(graceMs = 25_000) {
       clearInterval(timer);
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close()]);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), lifecycleWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.
       batchWorker.cancelAllJobs('shutting down');
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
-        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true)]);
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), lifecycleWorker.close(true)]);
       }
       await reconciling;
       await transport?.close();

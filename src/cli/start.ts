@@ -52,7 +52,7 @@ export async function runStart(role: Role): Promise<void> {
         }
       }
     }
-    scheduler = startScheduler({ config, queue: ctx.queues().sync, em: ctx.em, log });
+    scheduler = startScheduler({ config, queue: ctx.queues().sync, em: ctx.em, log, lifecycleQueue: ctx.queues().lifecycle });
   }
 
   let app: { close(): Promise<unknown> } | null = null;

@@ -30,8 +30,13 @@ export class InvitationMailer implements MailPort {
         message: m.message,
         acceptUrl: buildAcceptUrl(this.appUrl, m.token),
         expiresAt: m.expiresAt,
+        reminder: m.reminder !== undefined,
       },
-      { logId: m.invitationId, messageIdLocal: m.invitationId, headers: { 'X-Hrsync-Invitation-Id': m.invitationId } },
+      // A reminder is another message (its own Message-ID: clients would drop a second copy
+      // of the same one as a duplicate) carrying the same link.
+      m.reminder !== undefined
+        ? { logId: m.invitationId, messageIdLocal: `${m.invitationId}.reminder-${m.reminder}`, headers: { 'X-Hrsync-Invitation-Id': m.invitationId, 'X-Hrsync-Reminder': String(m.reminder) } }
+        : { logId: m.invitationId, messageIdLocal: m.invitationId, headers: { 'X-Hrsync-Invitation-Id': m.invitationId } },
     );
     await this.transport.send(mail);
   }

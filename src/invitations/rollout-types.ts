@@ -31,6 +31,8 @@ export interface InvitationMessage {
   message: string | null;
   token: string;
   expiresAt: Date;
+  /** the n-th reminder (1, 2, …) of this invitation, not yet accepted; absent for the invitation itself */
+  reminder?: number;
 }
 
 /** Sends one message; throws (a MailSendError, ideally) when it was not accepted. */
