@@ -4,7 +4,6 @@ import { reminderDefaults, rolloutSettings } from '../src/config/rollout-setting
 import { sendDueReminders } from '../src/invitations/reminders.js';
 import type { LeaverService } from '../src/lifecycle/leaver-service.js';
 import type { RuleService } from '../src/rules/rule-service.js';
-import { bullmqLifecyclePort } from './lifecycle/port.js';
 import { evaluateOrganization, lifecycleProcessor } from './lifecycle/processor.js';
 import { reconcileLifecycle } from './lifecycle/reconcile.js';
 import { lifecycleServices } from './lifecycle/services.js';
@@ -44,7 +43,7 @@ export interface RunningWorkers {
  * plus the reconciler that rebuilds lost queue entries from PostgreSQL on start and
  * periodically. Templates are compiled once here.
  */
-export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; transport?: MailTransport } = {}): Promise<RunningWorkers> {
+export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; transport?: MailTransport; clock?: () => Date } = {}): Promise<RunningWorkers> {
   const { config, log } = ctx;
   const queues = ctx.queues();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -58,7 +57,9 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     lockBatch: (rolloutId, batch) => tryLockBatch(config.databaseUrl, rolloutId, batch),
     reminderDefault: reminderDefaults(config),
   });
-  const { rules, leavers } = lifecycleServices({ config, orm: ctx.orm, log, queues: () => queues, rollouts: () => rollouts });
+  // clock: the lifecycle's time (rule moments, leavers' days, reminders), injectable for tests
+  const clock = opts.clock ?? (() => new Date());
+  const { rules, leavers, port: lifecyclePort } = lifecycleServices({ config, orm: ctx.orm, log, queues: () => queues, rollouts: () => rollouts, clock });
   let transport: MailTransport | null = null;
   let mail = opts.mail;
   if (!mail) {
@@ -100,8 +101,8 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     reconciling = Promise.all([
       rollouts.reconcile().catch(warn),
       reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn),
-      reconcileLifecycle({ rules, leavers, port: bullmqLifecyclePort(queues.lifecycle), log }).catch(warn),
-      sendDueReminders({ orm: ctx.orm, log }, mail!).catch(warn),
+      reconcileLifecycle({ rules, leavers, port: lifecyclePort, log }).catch(warn),
+      sendDueReminders({ orm: ctx.orm, log }, mail!, clock()).catch(warn),
     ])
       .then(() => undefined)
       .finally(() => (reconciling = null));

@@ -7,8 +7,8 @@ import { deactivationsJobId, ruleMomentJobId } from './queue.js';
  * what they carry, so queuing a moment again (each evaluation, each reconcile) adds nothing
  * while its job is waiting.
  */
-export function bullmqLifecyclePort(queue: Queue): LifecycleQueuePort {
-  const delay = (at: Date) => Math.max(0, at.getTime() - Date.now());
+export function bullmqLifecyclePort(queue: Queue, clock: () => Date = () => new Date()): LifecycleQueuePort {
+  const delay = (at: Date) => Math.max(0, at.getTime() - clock().getTime());
   return {
     async scheduleRuleMoment(ruleId, at) {
       await queue.add('rule-moment', { ruleId, at: at.toISOString() }, { jobId: ruleMomentJobId(ruleId, at), delay: delay(at) });

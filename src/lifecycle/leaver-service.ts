@@ -16,6 +16,8 @@ export interface LeaverServiceDeps {
   log: Logger;
   config: AppConfig;
   queues: LifecycleQueuePort;
+  /** the time (injectable for tests); default: the system clock */
+  clock?: () => Date;
 }
 
 /**
@@ -35,7 +37,7 @@ export class LeaverService {
   }
 
   /** Re-plans an organization's leavers; queues the moments that changed. */
-  async evaluate(organizationId: string, now = new Date()): Promise<{ planned: number }> {
+  async evaluate(organizationId: string, now = this.deps.clock?.() ?? new Date()): Promise<{ planned: number }> {
     const em = this.em();
     const rows = await sql<{ id: string; end_date: string; connector_id: string; tz: string; planned_at: Date | null }>(
       em,
@@ -80,7 +82,7 @@ export class LeaverService {
    * Applies an organization's due planned deactivations, connector by connector. A connector
    * busy with a sync throws (the job retries); a connector held for approval keeps them planned.
    */
-  async applyDue(organizationId: string, now = new Date()): Promise<{ deactivated: number; held: number }> {
+  async applyDue(organizationId: string, now = this.deps.clock?.() ?? new Date()): Promise<{ deactivated: number; held: number }> {
     const em = this.em();
     const due = await sql<{ connector_id: string; end_date: string }>(
       em,

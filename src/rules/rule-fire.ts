@@ -38,7 +38,8 @@ export async function fireDuePlans(
       const created = await deps.rollouts.createIn(
         tx,
         rule.organizationId,
-        { userIds, loginMethod: rule.loginMethod, message: rule.message, sendAt: at },
+        // sent now: the rollout is made at its moment (by the job, or late after an outage)
+        { userIds, loginMethod: rule.loginMethod, message: rule.message },
         { createdBy: `rule:${rule.id}`, ruleId: rule.id, reminders: rule.reminders ?? deps.reminderDefault?.(rule.organizationId) ?? null },
       );
       afterCommit = created.afterCommit;

@@ -32,11 +32,15 @@ export * from './rule-types.js';
 export class RuleService {
   constructor(private readonly deps: RuleServiceDeps & { rollouts: () => RolloutService }) {}
 
+  private now(): Date {
+    return this.deps.clock?.() ?? new Date();
+  }
+
   private em(): EntityManager {
     return this.deps.orm.em.fork() as EntityManager;
   }
 
-  async create(organizationId: string, input: RuleInput, actor: string, now = new Date()): Promise<RuleRecord> {
+  async create(organizationId: string, input: RuleInput, actor: string, now = this.now()): Promise<RuleRecord> {
     const d = ruleInputSchema.parse(input);
     const em = this.em();
     if (!(await sqlOne(em, `select 1 from organizations where id = ?`, [organizationId]))) throw new AppError('organization_not_found', `no organization ${organizationId}`);
@@ -59,7 +63,7 @@ export class RuleService {
     return this.get(rec.id) as Promise<RuleRecord>;
   }
 
-  async update(id: string, patch: RuleUpdate, actor: string, organizationId?: string, now = new Date()): Promise<RuleRecord> {
+  async update(id: string, patch: RuleUpdate, actor: string, organizationId?: string, now = this.now()): Promise<RuleRecord> {
     const d = ruleUpdateSchema.parse(patch);
     const current = await this.get(id, organizationId);
     if (!current) throw new AppError('not_found', `no invitation rule ${id}`);
@@ -85,7 +89,7 @@ export class RuleService {
     return (await this.get(id))!;
   }
 
-  setEnabled(id: string, enabled: boolean, actor: string, organizationId?: string, now = new Date()): Promise<RuleRecord> {
+  setEnabled(id: string, enabled: boolean, actor: string, organizationId?: string, now = this.now()): Promise<RuleRecord> {
     return this.update(id, { enabled }, actor, organizationId, now);
   }
 
@@ -131,7 +135,7 @@ export class RuleService {
   }
 
   /** Who this rule (saved, or not yet: `input`) would invite, and when; nothing is written. */
-  async preview(organizationId: string, rule: RuleRecord | RuleInput, now = new Date()): Promise<PreviewEntry[]> {
+  async preview(organizationId: string, rule: RuleRecord | RuleInput, now = this.now()): Promise<PreviewEntry[]> {
     const r = 'id' in rule ? (rule as RuleRecord) : { ...ruleInputSchema.parse(rule), id: undefined };
     const people = await rulePeople(this.em(), organizationId, { filter: r.filter, id: r.id });
     const byId = new Map(people.map((p) => [p.userId, p]));
@@ -146,7 +150,7 @@ export class RuleService {
   }
 
   /** Re-plans one rule and queues its changed moments. */
-  async evaluate(rule: RuleRecord, now = new Date()): Promise<{ planned: number; moments: number }> {
+  async evaluate(rule: RuleRecord, now = this.now()): Promise<{ planned: number; moments: number }> {
     const { moments, planned } = await evaluateRule(this.em(), rule, now);
     for (const at of moments) {
       try {
@@ -159,7 +163,7 @@ export class RuleService {
   }
 
   /** After a sync of the organization, and daily: every rule of it re-planned. */
-  async evaluateOrganization(organizationId: string, now = new Date()): Promise<{ rules: number; planned: number }> {
+  async evaluateOrganization(organizationId: string, now = this.now()): Promise<{ rules: number; planned: number }> {
     let planned = 0;
     const rules = await this.list(organizationId);
     for (const r of rules) planned += (await this.evaluate(r, now)).planned;
@@ -167,7 +171,7 @@ export class RuleService {
   }
 
   /** A rule moment's job: re-plan (HR may have changed since), then turn due plans into rollouts. */
-  async fire(ruleId: string, now = new Date()): Promise<string[]> {
+  async fire(ruleId: string, now = this.now()): Promise<string[]> {
     const rule = await this.get(ruleId);
     if (!rule) return [];
     await evaluateRule(this.em(), rule, now);

@@ -21,25 +21,33 @@ const messageSchema = z
   .transform((s) => s.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0009\u000b-\u001f\u007f]/g, '').trim())
   .pipe(z.string().max(MAX_MESSAGE_LENGTH, `at most ${MAX_MESSAGE_LENGTH} characters`));
 
+const ruleFields = {
+  name: z.string().trim().min(1).max(200),
+  filter: ruleFilterSchema,
+  daysBefore: z.number().int().min(0).max(365),
+  localTime: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a local time HH:MM (24 h)'),
+  loginMethod: z.enum(LOGIN_METHODS as [LoginMethod, ...LoginMethod[]]),
+  message: messageSchema.nullable(),
+  enabled: z.boolean(),
+  /** rehired people (deactivated before, active again) count as joiners */
+  rehires: z.boolean(),
+  /** remind N days before the link expires, at most K times; null: the organization's default */
+  reminders: z.object({ daysBeforeExpiry: z.number().int().min(1).max(90), maxTimes: z.number().int().min(0).max(10) }).strict().nullable(),
+};
+
 export const ruleInputSchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
-    filter: ruleFilterSchema.default({}),
-    daysBefore: z.number().int().min(0).max(365),
-    localTime: z.string().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'a local time HH:MM (24 h)'),
-    loginMethod: z.enum(LOGIN_METHODS as [LoginMethod, ...LoginMethod[]]),
-    message: messageSchema.nullable().optional(),
-    enabled: z.boolean().default(false),
-    rehires: z.boolean().default(false),
-    reminders: z
-      .object({ daysBeforeExpiry: z.number().int().min(1).max(90), maxTimes: z.number().int().min(0).max(10) })
-      .strict()
-      .nullable()
-      .optional(),
+    ...ruleFields,
+    filter: ruleFields.filter.default({}),
+    message: ruleFields.message.optional(),
+    enabled: ruleFields.enabled.default(false),
+    rehires: ruleFields.rehires.default(false),
+    reminders: ruleFields.reminders.optional(),
   })
   .strict();
 export type RuleInput = z.input<typeof ruleInputSchema>;
-export const ruleUpdateSchema = ruleInputSchema.partial().strict();
+/** A change: only the fields given (no defaults: an absent field stays as it is). */
+export const ruleUpdateSchema = z.object(ruleFields).partial().strict();
 export type RuleUpdate = z.input<typeof ruleUpdateSchema>;
 
 export interface RuleRecord {
@@ -118,6 +126,8 @@ export interface RuleServiceDeps {
   queues: LifecycleQueuePort;
   /** the organization's reminder default (config), for rules that set none */
   reminderDefault?: (organizationId: string) => { daysBeforeExpiry: number; maxTimes: number } | null;
+  /** the time (injectable for tests); default: the system clock */
+  clock?: () => Date;
 }
 
 export type Em = EntityManager;
