@@ -63,6 +63,7 @@ export async function runStart(role: Role): Promise<void> {
       em: ctx.em,
       sync: ctx.sync,
       rollouts: workers?.rollouts ?? ctx.rollouts(),
+      rules: workers?.rules ?? ctx.rules(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
       tokens: new TokenVerifier(ctx.em, config.adminToken),

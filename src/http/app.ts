@@ -11,6 +11,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
+import { registerRuleRoutes } from './routes/rules.js';
 import { registerUserRoutes } from './routes/users.js';
 
 /** The HTTP app, built apart from listen() so tests can inject() requests. */
@@ -69,6 +70,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerRolloutRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerConnectorRoutes(app, deps);
+  if (deps.rules) registerRuleRoutes(app, { ...deps, rules: deps.rules });
   registerOpenApi(app);
   await registerBullBoard(app, deps);
   await registerDashboard(app, deps);

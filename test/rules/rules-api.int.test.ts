@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, localDate } from '../../src/domain/zoned-time.js';
+import { ruleMoment } from '../../src/domain/rule-plan.js';
+import { startHttpService, type HttpService } from '../support/http.js';
+import { employee } from '../support/store.js';
+
+/** The rules API: create, preview (saved and unsaved), enable/disable with an audit, tenancy, bad input; a location's time zone. */
+let h: HttpService;
+beforeAll(async () => {
+  h = await startHttpService({ workers: false });
+  const start = addDays(localDate(new Date(), 'UTC'), 20);
+  await h.svc.sync([
+    employee(1, { location: 'Berlin', department: 'Sales', startDate: start, managerId: '' }),
+    employee(2, { location: 'Berlin', department: 'Sales', startDate: '2020-01-01', managerId: '' }),
+    employee(3, { location: 'Paris', department: 'Sales', startDate: start, managerId: '' }),
+  ]);
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+});
+
+const acme = () => h.tokens.acme.token;
+const body = { name: 'Berlin joiners', filter: { location: 'Berlin' }, daysBefore: 3, localTime: '09:00', loginMethod: 'sso' };
+
+describe('rules API', () => {
+  it('previews an unsaved rule, creates it switched off, previews it, enables and disables it with an audit', async () => {
+    const start = addDays(localDate(new Date(), 'UTC'), 20);
+    const pre = await h.call('POST', '/api/rules/preview', { token: acme(), body });
+    expect(pre.statusCode).toBe(200);
+    // Berlin has no zone yet: the organization's default (UTC)
+    expect(pre.json().data.map((p: { firstName: string; at: string; timeZone: string }) => [p.firstName, p.at, p.timeZone])).toEqual([
+      ['First1', ruleMoment({ daysBefore: 3, localTime: '09:00' }, start, 'UTC').toISOString(), 'UTC'],
+    ]);
+    const berlin = (await h.call('GET', '/api/locations', { token: acme() })).json().data.find((l: { name: string }) => l.name === 'Berlin');
+    expect((await h.call('PUT', `/api/locations/${berlin.id}/time-zone`, { token: acme(), body: { timeZone: 'Mars/Olympus' } })).statusCode).toBe(400);
+    expect((await h.call('PUT', `/api/locations/${berlin.id}/time-zone`, { token: h.tokens.globex.token, body: { timeZone: 'Europe/Berlin' } })).statusCode).toBe(404);
+    expect((await h.call('PUT', `/api/locations/${berlin.id}/time-zone`, { token: acme(), body: { timeZone: 'Europe/Berlin' } })).json()).toMatchObject({ timeZone: 'Europe/Berlin' });
+
+    const created = await h.call('POST', '/api/rules', { token: acme(), body });
+    expect(created.statusCode).toBe(201);
+    const rule = created.json();
+    expect(rule).toMatchObject({ organizationId: 'acme', enabled: false, planned: 0, createdBy: `token:${h.tokens.acme.id}` });
+    const preview = (await h.call('GET', `/api/rules/${rule.id}/preview`, { token: acme() })).json().data;
+    expect(preview).toEqual([expect.objectContaining({ firstName: 'First1', timeZone: 'Europe/Berlin', at: ruleMoment({ daysBefore: 3, localTime: '09:00' }, start, 'Europe/Berlin').toISOString() })]);
+    expect((await h.call('POST', `/api/rules/${rule.id}/enable`, { token: acme() })).json()).toMatchObject({ enabled: true, planned: 1 });
+    expect((await h.call('POST', `/api/rules/${rule.id}/disable`, { token: acme() })).json()).toMatchObject({ enabled: false, planned: 0 });
+    const audit = (await h.call('GET', `/api/rules/${rule.id}/audit`, { token: acme() })).json().data;
+    expect(audit.map((a: { action: string }) => a.action)).toEqual(['created', 'enabled', 'disabled']);
+    expect((await h.call('GET', '/api/rules', { token: acme() })).json().data).toHaveLength(1);
+    // another organization sees nothing of it
+    expect((await h.call('GET', `/api/rules/${rule.id}`, { token: h.tokens.globex.token })).statusCode).toBe(404);
+    expect((await h.call('GET', '/api/rules', { token: h.tokens.globex.token })).json().data).toHaveLength(0);
+    expect((await h.call('POST', '/api/rules', { token: acme(), body })).statusCode).toBe(409); // the same name
+  });
+
+  it('bad input is a 400 and creates nothing', async () => {
+    for (const bad of [{ ...body, name: 'x1', localTime: '25:00' }, { ...body, name: 'x2', daysBefore: -1 }, { ...body, name: 'x3', filter: { access: 'none' } }, { ...body, name: 'x4', loginMethod: 'fax' }, { name: 'x5' }]) {
+      expect((await h.call('POST', '/api/rules', { token: acme(), body: bad })).statusCode).toBe(400);
+    }
+    expect((await h.call('PATCH', '/api/rules/not-a-uuid', { token: acme(), body: { enabled: true } })).statusCode).toBe(404);
+    expect((await h.call('GET', '/api/rules', { token: acme() })).json().data).toHaveLength(1);
+  });
+});
