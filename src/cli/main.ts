@@ -14,6 +14,7 @@ import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
 import { formatRollout, formatRun, formatUsersTable } from './format.js';
 import { classifyUsers, userIdsOfEmployees } from './invitees.js';
+import { registerRuleCommands } from './rules.js';
 
 function packageVersion(): string {
   try {
@@ -191,6 +192,8 @@ export function buildProgram(): Command {
       });
       out(opts.json ? JSON.stringify(rollout) : formatRollout(rollout));
     });
+
+  registerRuleCommands(program, { withContext, out });
 
   const rollouts = program.command('rollouts').description('inspect or steer rollouts');
   for (const action of ['show', 'cancel', 'pause', 'resume'] as const) {
