@@ -61,3 +61,39 @@ describe('rules API', () => {
     expect((await h.call('GET', '/api/rules', { token: acme() })).json().data).toHaveLength(1);
   });
 });
+
+describe('dashboard rules page', () => {
+  it('adds a rule switched off, shows its preview, switches it on and off', async () => {
+    const setCookies = (res: { headers: Record<string, unknown> }) => {
+      const v = res.headers['set-cookie'];
+      return (Array.isArray(v) ? v : [v]).filter(Boolean).map((c) => String(c).split(';')[0]!);
+    };
+    const form = (fields: Array<[string, string]>) => fields.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    const page = await h.app.inject({ method: 'GET', url: '/dashboard/sign-in' });
+    const nonce = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const signIn = await h.app.inject({ method: 'POST', url: '/dashboard/sign-in', headers: { cookie: setCookies(page).join('; '), 'content-type': 'application/x-www-form-urlencoded' }, payload: form([['_csrf', nonce], ['token', acme()]]) });
+    const cookie = setCookies(signIn).filter((c) => c.startsWith('hrsync_session=')).join('; ');
+    const list = await h.app.inject({ method: 'GET', url: '/dashboard/orgs/acme/rules', headers: { cookie } });
+    expect(list.statusCode).toBe(200);
+    expect(list.body).toContain('Berlin joiners');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(list.body)![1]!;
+    const post = (url: string, fields: Array<[string, string]>) => h.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form([['_csrf', csrf], ...fields]) });
+
+    const bad = await post('/dashboard/orgs/acme/rules', [['name', 'Bad'], ['daysBefore', 'x'], ['localTime', '09:00']]);
+    expect(bad.headers.location).toContain('error=rule_invalid');
+    const created = await post('/dashboard/orgs/acme/rules', [['name', 'Sales <joiners>'], ['group', 'Sales'], ['daysBefore', '5'], ['localTime', '10:15'], ['loginMethod', 'magic_link']]);
+    expect(created.statusCode).toBe(303);
+    const shown = await h.app.inject({ method: 'GET', url: String(created.headers.location), headers: { cookie } });
+    expect(shown.body).toContain('Sales &lt;joiners&gt;');
+    expect(shown.body).toMatch(/Preview: Sales &lt;joiners&gt;[\s\S]*First1[\s\S]*First3/); // the two Sales joiners; 2 started long ago
+    expect(shown.body).not.toMatch(/Preview:[\s\S]*First2/);
+    const id = /\?preview=([0-9a-f-]{36})/.exec(String(created.headers.location))![1]!;
+    expect((await post(`/dashboard/orgs/acme/rules/${id}/enable`, [])).headers.location).toContain('notice=rule_enabled');
+    expect((await h.svc.ctx.rules().get(id))).toMatchObject({ enabled: true, planned: 2, createdBy: expect.stringMatching(/token/) });
+    expect((await post(`/dashboard/orgs/acme/rules/${id}/disable`, [])).headers.location).toContain('notice=rule_disabled');
+    expect((await h.svc.ctx.rules().get(id))).toMatchObject({ enabled: false, planned: 0 });
+    // another organization's rule is not found from here
+    const other = await h.svc.ctx.rules().create('globex', { name: 'G', daysBefore: 1, localTime: '09:00', loginMethod: 'sso' }, 'admin');
+    expect((await post(`/dashboard/orgs/acme/rules/${other.id}/enable`, [])).statusCode).toBe(404);
+  });
+});

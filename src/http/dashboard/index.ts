@@ -11,6 +11,7 @@ import { registerConnectorPages } from './pages/connectors.js';
 import { registerInvitePages } from './pages/invite.js';
 import { registerOrganizationRoutes } from './pages/organizations.js';
 import { registerRolloutPages } from './pages/rollouts.js';
+import { registerRulePages } from './pages/rules.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerUserPages } from './pages/users.js';
 import { safeEqual } from './session.js';
@@ -129,6 +130,7 @@ export async function registerDashboard(app: FastifyInstance, deps: HttpDeps): P
     registerUserPages(scope, dash);
     registerInvitePages(scope, dash);
     registerRolloutPages(scope, dash);
+    registerRulePages(scope, dash);
 
     scope.all('/dashboard/*', async () => {
       throw new PageError(404, 'Not found', 'There is no such page.');
