@@ -48,12 +48,14 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   const queues = ctx.queues();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
+  // one quota for invitations and reminders
+  const rateLimit = redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond);
   const rollouts = new RolloutService({
     orm: ctx.orm,
     log,
     queues: bullmqRolloutPort(queues),
     settings: rolloutSettings(config),
-    rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond),
+    rateLimit,
     lockBatch: (rolloutId, batch) => tryLockBatch(config.databaseUrl, rolloutId, batch),
     reminderDefault: reminderDefaults(config),
   });
@@ -102,7 +104,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
       rollouts.reconcile().catch(warn),
       reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn),
       reconcileLifecycle({ rules, leavers, port: lifecyclePort, log }).catch(warn),
-      sendDueReminders({ orm: ctx.orm, log }, mail!, clock()).catch(warn),
+      sendDueReminders({ orm: ctx.orm, log, rateLimit }, mail!, clock()).catch(warn),
     ])
       .then(() => undefined)
       .finally(() => (reconciling = null));

@@ -2,6 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { sql } from '../db/sql.js';
 import { reminderDueAt } from '../domain/reminder-plan.js';
 import type { Logger } from '../lib/logger.js';
+import { toMailSendError } from '../mail/mail-send-error.js';
 import type { MailPort, RolloutServiceDeps } from './rollout-types.js';
 
 /** Reminders sent per call: the rest wait for the next reconcile tick. */
@@ -22,7 +23,7 @@ const REMINDER_PAGE = 200;
  * the same transaction as the message is handed to the mail server: two workers never remind
  * the same invitation twice; a crash before the commit sends it again, at most once more.
  */
-export async function sendDueReminders(deps: Pick<RolloutServiceDeps, 'orm' | 'log'>, mail: MailPort, now = new Date(), opts: { log?: Logger } = {}): Promise<{ reminded: number; failed: number }> {
+export async function sendDueReminders(deps: Pick<RolloutServiceDeps, 'orm' | 'log' | 'rateLimit'>, mail: MailPort, now = new Date(), opts: { log?: Logger } = {}): Promise<{ reminded: number; failed: number }> {
   const log = opts.log ?? deps.log;
   const em = deps.orm.em.fork() as EntityManager;
   return em.transactional(async (tx) => {
@@ -48,32 +49,42 @@ export async function sendDueReminders(deps: Pick<RolloutServiceDeps, 'orm' | 'l
     );
     let reminded = 0;
     let failed = 0;
-    const done: Array<{ id: string; last: boolean }> = [];
+    const done: Array<{ id: string; last: boolean; sent: boolean }> = [];
     for (const r of rows) {
       const due = reminderDueAt(new Date(r.expires_at), r.reminders_sent, { daysBefore: r.remind_days_before, maxTimes: r.remind_max });
       if (!due || due.getTime() > now.getTime()) continue;
+      await deps.rateLimit?.(1);
       try {
         await mail.send({
           invitationId: r.id, to: r.email, firstName: r.first_name, lastName: r.last_name, organizationName: r.organization_name,
           loginMethod: r.login_method, message: r.message, token: r.token, expiresAt: new Date(r.expires_at), reminder: r.reminders_sent + 1,
         });
-        done.push({ id: r.id, last: r.reminders_sent + 1 >= r.remind_max });
+        done.push({ id: r.id, last: r.reminders_sent + 1 >= r.remind_max, sent: true });
         reminded++;
       } catch (err) {
         failed++;
-        log.warn({ invitationId: r.id, err: (err as Error).name }, 'reminder not sent; it is tried again later');
+        const e = toMailSendError(err);
+        if (e.scope === 'recipient') {
+          // the address refuses it: this reminder is spent (not counted as sent), not tried every tick
+          done.push({ id: r.id, last: r.reminders_sent + 1 >= r.remind_max, sent: false });
+          log.warn({ invitationId: r.id, reason: e.reason }, 'reminder refused by the recipient\'s server');
+          continue;
+        }
+        // the sender's or the server's fault: the rest wait for the next tick
+        log.warn({ invitationId: r.id, reason: e.reason }, 'reminders not sent: mail server unavailable or refusing; tried again later');
+        break;
       }
     }
     if (done.length > 0) {
       await sql(
         t,
-        `with x as (select * from jsonb_to_recordset(?::jsonb) as x(id uuid, last boolean)),
+        `with x as (select * from jsonb_to_recordset(?::jsonb) as x(id uuid, last boolean, sent boolean)),
          inv as (
-           update invitations i set reminders_sent = i.reminders_sent + 1, reminded_at = now(), updated_at = now(),
+           update invitations i set reminders_sent = i.reminders_sent + 1, reminded_at = case when x.sent then now() else i.reminded_at end, updated_at = now(),
                   token = case when x.last then null else i.token end
-             from x where i.id = x.id returning i.rollout_id)
+             from x where i.id = x.id returning i.rollout_id, x.sent)
          update rollouts r set reminded = r.reminded + c.n, updated_at = now()
-           from (select rollout_id, count(*) as n from inv group by rollout_id) c where r.id = c.rollout_id`,
+           from (select rollout_id, count(*) filter (where sent) as n from inv group by rollout_id) c where r.id = c.rollout_id`,
         [JSON.stringify(done)],
       );
       log.info({ reminded, failed }, 'invitation reminders sent');

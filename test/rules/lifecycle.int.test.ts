@@ -189,10 +189,14 @@ describe('a rule "3 days before the start date, 09:00 local"', () => {
     await w.rules.update(rule.id, { rehires: true }, 'admin:bob');
     await waitFor(async () => to(303).length === 1, 15_000);
 
-    await w.rules.setEnabled(rule.id, false, 'admin:carol');
+    // a joiner planned, then the rule switched off: the plan goes, nothing is sent
     person(304, { location: 'Berlin', department: 'T3', startDate: addDays(today(), 10) });
     await hrSync();
+    expect((await plans(rule.id))[email(304)]).toMatch(/^planned/);
+    await w.rules.setEnabled(rule.id, false, 'admin:carol');
     expect(await plans(rule.id)).toEqual({ [email(301)]: expect.stringMatching(/^fired/), [email(303)]: expect.stringMatching(/^fired/) });
+    await hrSync(); // and a sync does not bring it back
+    expect(Object.keys(await plans(rule.id)).sort()).toEqual([email(301), email(303)]);
     await advanceTo(ruleMoment({ daysBefore: 3, localTime: '09:00' }, addDays(today(), 10), 'Europe/Berlin'));
     await sleep(1_500);
     expect(to(304)).toHaveLength(0);
