@@ -72,6 +72,7 @@ beforeAll(async () => {
         { name: 'New York', timeZone: 'America/New_York' },
         { name: 'Lisbon', timeZone: 'Europe/Lisbon' },
       ],
+      reminders: { daysBeforeExpiry: 1, maxTimes: 2 }, // the organization's default
     },
   });
   w = await startWorkers(svc.ctx, { clock });
@@ -289,5 +290,15 @@ describe('only an administrator\'s decision invites', () => {
       else expect(r.created_by).toBe('admin:test');
     }
     for (const i of [1, 2, 302, 304]) expect(to(i)).toHaveLength(0);
+  });
+
+  it('rollouts carry their reminder policy: the rule\'s, else the organization\'s default', async () => {
+    const rows = await svc.store.query<{ name: string | null; remind_days_before: number | null; remind_max: number }>(
+      `select ir.name, r.remind_days_before, r.remind_max from rollouts r left join invitation_rules ir on ir.id = r.rule_id`,
+    );
+    const policy = (name: string | null) => [...new Set(rows.filter((r) => r.name === name).map((r) => `${r.remind_days_before}:${r.remind_max}`))];
+    expect(policy('Lisbon joiners')).toEqual(['2:1']);
+    expect(policy('Launch joiners')).toEqual(['1:2']);
+    expect(policy(null)).toEqual(['1:2']); // an administrator's rollout
   });
 });

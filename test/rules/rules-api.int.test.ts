@@ -92,6 +92,12 @@ describe('dashboard rules page', () => {
     expect((await h.svc.ctx.rules().get(id))).toMatchObject({ enabled: true, planned: 2, createdBy: expect.stringMatching(/token/) });
     expect((await post(`/dashboard/orgs/acme/rules/${id}/disable`, [])).headers.location).toContain('notice=rule_disabled');
     expect((await h.svc.ctx.rules().get(id))).toMatchObject({ enabled: false, planned: 0 });
+    // a location's time zone from the dashboard
+    const paris = (await h.svc.store.query<{ id: string }>(`select id from locations where organization_id = 'acme' and name = 'Paris'`))[0]!.id;
+    expect((await post(`/dashboard/orgs/acme/locations/${paris}/time-zone`, [['timeZone', 'Nowhere/Else']])).headers.location).toContain('error=time_zone_invalid');
+    expect((await post(`/dashboard/orgs/acme/locations/${paris}/time-zone`, [['timeZone', 'Europe/Paris']])).headers.location).toContain('notice=time_zone_saved');
+    expect((await h.svc.store.query<{ time_zone: string }>(`select time_zone from locations where id = $1`, [paris]))[0]!.time_zone).toBe('Europe/Paris');
+    expect((await h.app.inject({ method: 'GET', url: '/dashboard/orgs/acme/rules', headers: { cookie } })).body).toContain('value="Europe/Paris"');
     // another organization's rule is not found from here
     const other = await h.svc.ctx.rules().create('globex', { name: 'G', daysBefore: 1, localTime: '09:00', loginMethod: 'sso' }, 'admin');
     expect((await post(`/dashboard/orgs/acme/rules/${other.id}/enable`, [])).statusCode).toBe(404);

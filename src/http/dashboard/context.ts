@@ -143,6 +143,7 @@ const NOTICES: Record<string, string> = {
   rule_created: 'Rule added, switched off. Check the preview below, then switch it on.',
   rule_enabled: 'Rule switched on: it invites the joiners it names at their moment.',
   rule_disabled: 'Rule switched off: it sends nothing more.',
+  time_zone_saved: 'Time zone saved: the planned invitations and deactivations of its people follow it.',
 };
 
 const ERRORS: Record<string, string> = {
@@ -156,6 +157,7 @@ const ERRORS: Record<string, string> = {
   redis_unreachable: 'The queue (Redis) is not reachable right now; try again in a moment.',
   rule_invalid: 'That rule is not complete: give a name, the days before the start date (0–365) and a time of day.',
   rule_name_taken: 'A rule with this name exists already.',
+  time_zone_invalid: 'That is not a time zone name (e.g. Europe/Berlin, America/New_York).',
   failed: 'That did not work; try again.',
 };
 

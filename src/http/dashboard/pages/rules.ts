@@ -8,6 +8,8 @@ import { emptyState, notFound, seeOther, type Dashboard } from '../context.js';
 import { asForm, field } from '../forms.js';
 import { html } from '../html.js';
 import { badge, csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, time, type Org } from '../layout.js';
+import { sql, sqlOne } from '../../../db/sql.js';
+import { isTimeZone } from '../../../domain/zoned-time.js';
 import { formatCount } from '../time.js';
 
 function who(r: RuleRecord): string {
@@ -32,6 +34,12 @@ export function registerRulePages(app: FastifyInstance, dash: Dashboard): void {
     const list = await rules().list(org.id);
     const previewed = q.preview && isUuid(q.preview) ? list.find((r) => r.id === q.preview) : undefined;
     const preview = previewed ? await rules().preview(org.id, previewed) : null;
+    const zones = await sql<{ id: string; name: string; time_zone: string | null; org_zone: string | null }>(
+      dash.deps.em(),
+      `select l.id, l.name, l.time_zone, o.time_zone as org_zone from locations l join organizations o on o.id = l.organization_id
+        where l.organization_id = ? order by lower(l.name) limit 500`,
+      [org.id],
+    );
     const rows = list.map(
       (r) => html`<tr>
   <td><strong>${r.name}</strong><div class="small muted">${who(r)}</div></td>
@@ -60,6 +68,15 @@ ${preview && previewed
     : emptyState('Nobody to invite: no joiner in this selection has a start date ahead.')}
 </section>`
   : ''}
+<section class="card" aria-labelledby="zones-head">
+  <h2 id="zones-head">Time zones</h2>
+  <p class="small muted">Rules and leavers' last days use the person's location's time zone, else the organization's (${zones[0]?.org_zone ?? 'UTC'}).</p>
+  ${zones.length
+    ? html`<div class="table-wrap"><table><thead><tr><th scope="col">Location</th><th scope="col">Time zone</th></tr></thead><tbody>${zones.map(
+        (z) => html`<tr><td>${z.name}</td><td><form method="post" action="${orgPath(org, 'locations', z.id, 'time-zone')}" class="inline">${csrfField(ctx)}<input name="timeZone" value="${z.time_zone ?? ''}" placeholder="${z.org_zone ?? 'UTC'} (the organization's)" maxlength="64" aria-label="Time zone of ${z.name}"> <button class="btn" type="submit">Save</button></form></td></tr>`,
+      )}</tbody></table></div>`
+    : emptyState('No locations yet: they come with the first sync.')}
+</section>
 <section class="card" aria-labelledby="new-rule">
   <h2 id="new-rule">New rule</h2>
   <form method="post" action="${orgPath(org, 'rules')}">${csrfField(ctx)}
@@ -104,6 +121,19 @@ ${preview && previewed
       if (isAppError(err) && err.code === 'conflict') return seeOther(reply, orgPath(org, 'rules'), { error: 'rule_name_taken' });
       throw err;
     }
+  });
+
+  // A location's time zone (empty: the organization's); the organization's plans follow it at once.
+  app.post('/dashboard/orgs/:org/locations/:id/time-zone', async (request, reply) => {
+    const params = request.params as { org: string; id: string };
+    const org: Org = dash.org(request, params.org);
+    if (!isUuid(params.id)) throw notFound();
+    const tz = field(asForm(request.body), 'timeZone') ?? null;
+    if (tz !== null && !isTimeZone(tz)) return seeOther(reply, orgPath(org, 'rules'), { error: 'time_zone_invalid' });
+    const row = await sqlOne(dash.deps.em(), `update locations set time_zone = ? where id = ? and organization_id = ? returning id`, [tz, params.id, org.id]);
+    if (!row) throw notFound();
+    await rules().evaluateOrganization(org.id);
+    return seeOther(reply, orgPath(org, 'rules'), { notice: 'time_zone_saved' });
   });
 
   for (const action of ['enable', 'disable'] as const) {
