@@ -114,9 +114,19 @@ export function buildProgram(): Command {
       const connectorId = opts.connector ?? positional;
       if (!connectorId) throw new AppError('validation_failed', 'usage: hrsync sync <connectorId> | hrsync sync approve|reject <runId>');
       const progress = progressPrinter(!opts.json && process.stderr.isTTY === true);
-      const run = await withContext((ctx) =>
-        ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress }),
-      );
+      const run = await withContext(async (ctx) => {
+        const r = await ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress });
+        // As the sync job's hook does: the organization's invitation rules and leavers follow what the run wrote.
+        if (!r.dryRun && r.status !== 'failed') {
+          try {
+            await ctx.rules().evaluateOrganization(r.organizationId);
+            await ctx.leavers().evaluate(r.organizationId);
+          } catch (err) {
+            ctx.log.warn({ organizationId: r.organizationId, err: errorMessage(err) }, 'rules not re-planned after the sync; the worker\'s daily evaluation will');
+          }
+        }
+        return r;
+      });
       progress.done();
       out(opts.json ? JSON.stringify(run) : formatRun(run));
       if (run.status === 'failed') {

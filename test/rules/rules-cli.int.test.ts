@@ -11,17 +11,20 @@ import { createTestStore, employee, tempDir, toCsv, type TestStore } from '../su
 /** `hrsync rules create|preview|enable|list`, with the location time zone from the config file. */
 let store: TestStore;
 let env: Record<string, string>;
+let dir: string;
+let rows: ReturnType<typeof employee>[];
 const prefix = testPrefix();
 const start = addDays(localDate(new Date(), 'UTC'), 30);
 
 beforeAll(async () => {
   store = await createTestStore();
-  const dir = tempDir('hrsync-cli-rules-');
-  writeFileSync(join(dir, 'acme.csv'), toCsv([
+  dir = tempDir('hrsync-cli-rules-');
+  rows = [
     employee(1, { location: 'New York', startDate: start, managerId: '' }),
     employee(2, { location: 'New York', startDate: '2019-05-01', managerId: '' }),
     employee(3, { location: 'Berlin', startDate: start, managerId: '' }),
-  ]));
+  ];
+  writeFileSync(join(dir, 'acme.csv'), toCsv(rows));
   writeFileSync(join(dir, 'hrsync.config.yaml'), stringify({
     organizations: [{ id: 'acme', name: 'Acme', timezone: 'Europe/Berlin', locations: [{ name: 'New York', timeZone: 'America/New_York' }], connectors: [{ id: 'acme-file', type: 'file', options: { path: './acme.csv' } }] }],
   }));
@@ -49,6 +52,10 @@ describe('hrsync rules', () => {
     expect((await runCli(['rules', 'enable', rule.id], env)).stdout).toMatch(/ on +NY joiners: location=New York, 2 d before start at 08:30 local, sso; 1 planned/);
     const list = JSON.parse((await runCli(['rules', 'list', '--json'], env)).stdout);
     expect(list).toEqual([expect.objectContaining({ id: rule.id, enabled: true, planned: 1 })]);
+    // a joiner arriving with a CLI sync is planned by the same command
+    writeFileSync(join(dir, 'acme.csv'), toCsv([...rows, employee(4, { location: 'New York', startDate: start, managerId: '' })]));
+    expect((await runCli(['sync', 'acme-file'], env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['rules', 'list', '--json'], env)).stdout)).toEqual([expect.objectContaining({ id: rule.id, planned: 2 })]);
     const bad = await runCli(['rules', 'create', '--name', 'x', '--days-before', '2', '--at', '9am'], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/localTime/);
