@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateJobId } from '../../jobs/lifecycle/queue.js';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.js';
 import { endOfDay } from '../../src/domain/leaver-plan.js';
 import { ruleMoment } from '../../src/domain/rule-plan.js';
@@ -275,6 +276,20 @@ describe('Redis loses everything', () => {
     await advanceTo(moment);
     await waitFor(async () => to(601).length === 1, 15_000);
   }, 60_000);
+});
+
+describe('the daily evaluation', () => {
+  it('re-plans what changed without a sync job (a start date written by another path)', async () => {
+    const rule = (await w.rules.list(svc.org)).find((r) => r.name === 'T6')!;
+    person(701, { location: 'Berlin', department: 'T6', startDate: '2020-01-01' });
+    await hrSync();
+    expect(Object.keys(await plans(rule.id))).not.toContain(email(701));
+    const start = addDays(today(), 9);
+    await svc.store.query(`update users set start_date = $1 where email = $2`, [start, email(701)]);
+    const day = today();
+    await svc.ctx.queues().lifecycle.add('evaluate', { organizationId: svc.org, day }, { jobId: evaluateJobId(svc.org, day) });
+    await waitFor(async () => (await plans(rule.id))[email(701)] === `planned ${ruleMoment({ daysBefore: 3, localTime: '09:00' }, start, 'Europe/Berlin').toISOString()}`, 10_000);
+  });
 });
 
 describe('only an administrator\'s decision invites', () => {
