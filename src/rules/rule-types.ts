@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../db/orm.js';
 import { LOGIN_METHODS, type LoginMethod } from '../domain/rollout-plan.js';
 import type { Logger } from '../lib/logger.js';
@@ -130,4 +129,3 @@ export interface RuleServiceDeps {
   clock?: () => Date;
 }
 
-export type Em = EntityManager;
