@@ -320,7 +320,9 @@ async function main(): Promise<void> {
     t0 = Date.now();
     server = await startChild(
       [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${resolve(process.env.BENCH_CPU_PROF)}`] : []), '--import', 'tsx', 'src/cli/run.ts', 'start', '--role', 'api'],
-      { DATABASE_URL: databaseUrl, REDIS_URL, HRSYNC_CONFIG: configPath, HRSYNC_ADMIN_TOKEN: adminToken, PORT: String(port), HOST: '127.0.0.1', HRSYNC_QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+      { DATABASE_URL: databaseUrl, REDIS_URL, HRSYNC_CONFIG: configPath, HRSYNC_ADMIN_TOKEN: adminToken, PORT: String(port), HOST: '127.0.0.1', HRSYNC_QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', NODE_ENV: 'production',
+        // the bench measures capacity: the per-token bulk limits (429s) would cap it
+        BULK_PER_MINUTE: '100000000', BULK_CONCURRENCY: '100000' },
       (line) => line.includes('hrsync is running on'),
       'hrsync start --role api',
     );

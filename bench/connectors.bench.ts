@@ -247,7 +247,7 @@ function hibobPerson(p: Person): HibobPerson {
 }
 
 // --- the fake vendors, in a child process ------------------------------------------------------------
-type ToChild = { cmd: 'start'; vendor: Vendor; n: number } | { cmd: 'stats' } | { cmd: 'stop' };
+type ToChild = { cmd: 'start'; vendor: Vendor; n: number } | { cmd: 'stats' } | { cmd: 'stop' } | { cmd: 'remove'; every: number };
 type FromChild = { ok: true; url?: string; requests?: number; serverMs?: number; rssMb?: number } | { ok: false; error: string };
 
 async function serve(): Promise<void> {
@@ -277,6 +277,12 @@ async function serve(): Promise<void> {
             res.on('close', () => (serverMs += performance.now() - t0));
           });
           reply({ ok: true, url });
+        } else if (msg.cmd === 'remove') {
+          // HR deletes every `every`-th employee (by position): the next full run misses them.
+          const keep = <T,>(rows: T[]) => rows.filter((_r, i) => i % msg.every !== msg.every - 1);
+          if (fake && 'rows' in fake) (fake as unknown as { rows: unknown[] }).rows = keep((fake as unknown as { rows: unknown[] }).rows);
+          else if (fake && 'people' in fake) (fake as unknown as { people: unknown[] }).people = keep((fake as unknown as { people: unknown[] }).people);
+          reply({ ok: true });
         } else if (msg.cmd === 'stats') {
           reply({ ok: true, requests: fake?.count ?? 0, serverMs, rssMb: process.memoryUsage.rss() / 1048576 });
         } else {
@@ -433,6 +439,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
 
   const results: Result[] = [];
+  const confirmations: Confirmation[] = [];
   let active = 0;
   let pgVersion = '';
   try {
@@ -480,8 +487,23 @@ async function main(): Promise<void> {
       personio: createPersonioConnector(deps),
       hibob: createHibobConnector(deps),
     };
+    // Time spent in confirmations (look-ups by id of the users absent from a listing).
+    let lookupMs = 0;
+    const timed = (c: HrConnector<any>): HrConnector<any> => ({
+      ...c,
+      lookupEmployees: c.lookupEmployees
+        ? async (config, ids, ctx) => {
+            const t0 = performance.now();
+            try {
+              return await c.lookupEmployees!(config, ids, ctx);
+            } finally {
+              lookupMs += performance.now() - t0;
+            }
+          }
+        : undefined,
+    });
     const withReadAhead = (c: HrConnector<any>, maxRows: number): HrConnector<any> =>
-      maxRows > 0 ? { ...c, listEmployees: (config, ctx) => readAhead(c.listEmployees(config, ctx), maxRows) } : c;
+      timed(maxRows > 0 ? { ...c, listEmployees: (config, ctx) => readAhead(c.listEmployees(config, ctx), maxRows) } : c);
     const engineFor = (urls: Partial<Record<Vendor, string>>, maxRows = 0) =>
       new SyncEngine({
         orm: orm!, config: configFor(urls), log: silentLogger,
@@ -532,6 +554,23 @@ async function main(): Promise<void> {
       const m = await measure(() => engine.run({ connectorId: `${entry.org}-${v}` }));
       expectCounts(m.value, N, active);
       const s1 = await vendors.send({ cmd: 'stats' });
+      if (entry.readAhead === 0) {
+        // Confirmations: a re-sync with nobody missing, then one with 1 % of the company gone.
+        for (const [label, every] of [['none missing', 0], ['1 % missing', 100]] as const) {
+          if (every > 0) await vendors.send({ cmd: 'remove', every });
+          clients = [];
+          lookupMs = 0;
+          const c = await measure(() => engine.run({ connectorId: `${entry.org}-${v}` }));
+          if (c.value.status !== 'succeeded') throw new Error(`${VENDOR_NAME[v]} re-sync (${label}): ${c.value.status} ${c.value.error ?? c.value.heldReason ?? ''}`);
+          const listingClient = clients[0];
+          const lookupRequests = clients.slice(1).reduce((n, x) => n + x.stats.requests, 0);
+          confirmations.push({
+            vendor: VENDOR_NAME[v], label, missing: c.value.counts.deactivated + c.value.counts.confirmedPresent, lookupRequests,
+            listingRequests: listingClient.stats.requests, lookupSeconds: lookupMs / 1000, runSeconds: c.seconds,
+          });
+          process.stderr.write(`  ${VENDOR_NAME[v]} re-sync, ${label}: ${c.seconds.toFixed(2)} s, ${lookupRequests} look-up requests (listing ${listingClient.stats.requests}), look-ups ${(lookupMs / 1000).toFixed(2)} s\n`);
+        }
+      }
       await vendors.send({ cmd: 'stop' });
       const { pages, extra } = pageCount(v, N);
       const stats = clients[0].stats;
@@ -555,7 +594,7 @@ async function main(): Promise<void> {
   }
 
   const loadAfter = loadLine();
-  const table = formatTable(results);
+  const table = `${formatTable(results)}\n\n${formatConfirmations(confirmations)}`;
   const summary = verdicts(results);
   console.log(`${table}\n\n${summary}\n\nload average (1/5/15 min) at the end: ${loadAfter}`);
   const resultsDir = join(HERE, 'results');
@@ -597,6 +636,28 @@ function formatTable(rows: Result[]): string {
     ];
   });
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
+}
+
+interface Confirmation {
+  vendor: string;
+  label: string;
+  missing: number;
+  lookupRequests: number;
+  listingRequests: number;
+  lookupSeconds: number;
+  runSeconds: number;
+}
+
+/** The cost of confirming absences (look-ups by id before deactivating), against the listing of the same re-sync. */
+function formatConfirmations(rows: Confirmation[]): string {
+  if (rows.length === 0) return '';
+  const head = ['confirmations (re-sync)', 'absent', 'look-up requests', 'listing requests', 'requests ratio', 'look-ups s', 'run s', 'time ratio'];
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const body = rows.map((r) => [
+    `${r.vendor}, ${r.label}`, String(r.missing), String(r.lookupRequests), String(r.listingRequests),
+    (r.lookupRequests / r.listingRequests).toFixed(3), r.lookupSeconds.toFixed(2), r.runSeconds.toFixed(2), (r.lookupSeconds / r.runSeconds).toFixed(3),
+  ]);
   return [line(head), line(head.map((_, i) => (i === 0 ? '---' : '---:'))), ...body.map(line)].join('\n');
 }
 

@@ -6,6 +6,9 @@
  *   - read+hash baseline: the file connector reads the export and `toSyncRecord` hashes it, no database;
  *   - insert baseline: the same rows written with one hand-written multi-row INSERT … ON CONFLICT
  *     per 5,000 rows through plain `pg`, into a copy of `users` (same columns, indexes, checks, FKs);
+ *   - bare floor: the same rows upserted with one `unnest` INSERT … ON CONFLICT per 5,000 rows into
+ *     a table with only the unique key (no other index, check or foreign key): what PostgreSQL
+ *     itself needs to take the rows in (the initial sync's target is ≤ 3× this);
  *   - initial sync (empty store), unchanged re-sync, re-sync with 1% of the records changed.
  * Peak RSS is sampled every 50 ms during each phase. See bench/README.md.
  */
@@ -108,6 +111,8 @@ async function createBaselineTable(db: pg.Client): Promise<Map<string, string>> 
     add foreign key (connector_id) references connectors(id),
     add foreign key (location_id) references locations(id),
     add foreign key (manager_id) references bench_users(id) on delete set null`);
+  await db.query(`create table bench_floor (external_id text not null unique, email text, first_name text, last_name text, job_title text,
+    location_id uuid, manager_external_id text, attributes jsonb, start_date date, end_date date, content_hash text)`);
   await db.query(`insert into organizations (id, name) values ($1, 'Bench baseline')`, [BASE_ORG]);
   await db.query(`insert into connectors (id, organization_id, type) values ($1, $2, 'file')`, [BASE_CONNECTOR, BASE_ORG]);
   const { rows } = await db.query<{ id: string; name: string }>(
@@ -141,6 +146,33 @@ async function insertBaseline(db: pg.Client, n: number, locationIds: Map<string,
          location_id = excluded.location_id, manager_external_id = excluded.manager_external_id, attributes = excluded.attributes,
          start_date = excluded.start_date, end_date = excluded.end_date, content_hash = excluded.content_hash, updated_at = now()`,
       params,
+    );
+    written += res.rowCount ?? 0;
+  }
+  return written;
+}
+
+/** The floor: the same rows, `unnest` upserts of 5,000 into a table whose only index is the unique key. */
+async function floorBaseline(db: pg.Client, n: number, locationIds: Map<string, string>): Promise<number> {
+  let written = 0;
+  for (let from = 1; from <= n; from += INSERT_BATCH) {
+    const to = Math.min(n, from + INSERT_BATCH - 1);
+    const cols: unknown[][] = Array.from({ length: 11 }, () => []);
+    for (let i = from; i <= to; i++) {
+      const r = makeRow(i, false);
+      if (r.status !== 'active') continue;
+      const h = hash('md5', [r.email, r.managerId, r.startDate, r.endDate, r.firstName, r.lastName, r.jobTitle, r.location, r.department, 'costCenter', r.costCenter].join('\u001f'), 'base64url');
+      [r.employeeId, r.email, r.firstName, r.lastName, r.jobTitle, locationIds.get(r.location) ?? null, r.managerId || null,
+        JSON.stringify({ costCenter: r.costCenter }), r.startDate, r.endDate || null, h].forEach((v, k) => cols[k].push(v));
+    }
+    if (cols[0].length === 0) continue;
+    const res = await db.query(
+      `insert into bench_floor (external_id, email, first_name, last_name, job_title, location_id, manager_external_id, attributes, start_date, end_date, content_hash)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::text[], $8::jsonb[], $9::date[], $10::date[], $11::text[])
+       on conflict (external_id) do update set email = excluded.email, first_name = excluded.first_name, last_name = excluded.last_name,
+         job_title = excluded.job_title, location_id = excluded.location_id, manager_external_id = excluded.manager_external_id,
+         attributes = excluded.attributes, start_date = excluded.start_date, end_date = excluded.end_date, content_hash = excluded.content_hash`,
+      cols,
     );
     written += res.rowCount ?? 0;
   }
@@ -243,7 +275,8 @@ async function main(): Promise<void> {
     await engine.run({ connectorId: 'bench-warmup-file' });
     await readAndHash(join(dir, 'warmup', 'export.csv'));
     await insertBaseline(db, 5_000, locationIds);
-    await db.query(`truncate bench_users`);
+    await floorBaseline(db, 5_000, locationIds);
+    await db.query(`truncate bench_users, bench_floor`);
 
     for (const n of SIZES) {
       const sub = join(dir, `n${n}`);
@@ -274,8 +307,8 @@ async function main(): Promise<void> {
         await db!.query(`truncate users, sync_run_rejections, sync_run_deactivations cascade`);
         await db!.query(`delete from locations where organization_id <> $1`, [BASE_ORG]);
         await db!.query(`delete from groups`);
-        await db!.query(`truncate bench_users`);
-        await db!.query(`vacuum analyze users, bench_users, group_memberships, locations, groups`);
+        await db!.query(`truncate bench_users, bench_floor`);
+        await db!.query(`vacuum analyze users, bench_users, bench_floor, group_memberships, locations, groups`);
         await db!.query(`checkpoint`);
       };
       const checkHashed = (v: number) => {
@@ -284,8 +317,11 @@ async function main(): Promise<void> {
       };
       process.stderr.write(`N=${n}: measuring${times > 1 ? ` (median of ${times} runs a phase)` : ''} …\n`);
       const ins: Array<Measured<string>> = [];
+      const floor: Array<Measured<string>> = [];
       const initial: Array<Measured<string>> = [];
       for (let k = 0; k < times; k++) {
+        await emptyStore();
+        floor.push(await measured(() => floorBaseline(db!, n, locationIds), (v) => `(${v} rows written)`));
         await emptyStore();
         ins.push(await measured(() => insertBaseline(db!, n, locationIds), (v) => `(${v} rows written)`));
         await emptyStore();
@@ -317,8 +353,10 @@ async function main(): Promise<void> {
           (v) => expectCounts(v, 'changed re-sync', { seen: n, created: 0, updated: diff + terminated, unchanged: active - diff - terminated, deactivated: terminated })));
       }
       const readHash = add('read+hash baseline', median(rh), n, null, null);
-      const insert = add('insert baseline', median(ins), n, null, null, median(ins).value);
-      add('initial sync', median(initial), n, insert, 3, median(initial).value);
+      const bare = add('bare floor', median(floor), n, null, null, median(floor).value);
+      const insert = add('insert baseline (all indexes)', median(ins), n, null, null, median(ins).value);
+      add('initial sync', median(initial), n, bare, 3, median(initial).value);
+      add('initial sync', median(initial), n, insert, null, 'vs today\'s full-index baseline');
       const unchanged = add('unchanged re-sync', median(again), n, readHash, 1.5, median(again).value);
       add('rule evaluation after sync', median(evals), n, unchanged, 0.5, median(evals).value);
       add(`${CHANGED_PERCENT}% changed re-sync`, median(changed), n, readHash, null, median(changed).value);

@@ -4,6 +4,7 @@ import { fileConnector } from './file/index.js';
 import { bamboohrConnector } from './bamboohr/index.js';
 import { personioConnector } from './personio/index.js';
 import { hibobConnector } from './hibob/index.js';
+import { scimConnector } from './scim/index.js';
 
 /** Every HR system hrsync can read, by config `type`. */
 const connectors: Record<string, HrConnector<any>> = {
@@ -11,6 +12,7 @@ const connectors: Record<string, HrConnector<any>> = {
   [bamboohrConnector.type]: bamboohrConnector,
   [personioConnector.type]: personioConnector,
   [hibobConnector.type]: hibobConnector,
+  [scimConnector.type]: scimConnector,
 };
 
 export function connectorTypes(): string[] {

@@ -49,6 +49,22 @@ export interface ConnectorContext {
   reject(record: HrRejectedRecord): void;
   /** Whether inactive/terminated employees should be listed (scope.includeInactive). Default true. */
   includeInactive: boolean;
+  /**
+   * What this connector remembered of the HR system in earlier runs (absent in checks and
+   * tests without a store): a connector that must make one request per person (Personio v2
+   * employments) keeps its last answers here and asks again only for what changed.
+   */
+  state?: ConnectorState;
+}
+
+/** A connector's memory between runs: JSON values by key, per connector. */
+export interface ConnectorState {
+  get(keys: readonly string[]): Promise<Map<string, unknown>>;
+  put(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+  /** Forgets keys (e.g. people no longer listed). */
+  delete(keys: readonly string[]): Promise<void>;
+  /** Forgets every key starting with `prefix` that is not in `keep` (after a complete listing). */
+  retain(prefix: string, keep: readonly string[]): Promise<void>;
 }
 
 /** One interface for every HR system. A connector only reads; it knows nothing about the store. */
@@ -68,7 +84,10 @@ export interface HrConnector<C = unknown> {
    * The result has one entry per id asked for: the employee as the vendor reports it now,
    * or `null` when the vendor says the id does not exist (404 / absent from a by-id answer).
    * A request that fails (5xx after retries, timeout, auth) throws: the caller must treat
-   * every id of that call as unknown, never as gone.
+   * every id of that call as unknown, never as gone. A record the vendor returned but that
+   * cannot be read (malformed) is reported through `ctx.reject` and its id is left out of the
+   * map: unknown too. Inactive employees are returned (status 'inactive') whatever
+   * `ctx.includeInactive` says.
    */
   lookupEmployees?(config: C, externalIds: readonly string[], ctx: ConnectorContext): Promise<Map<string, HrEmployee | null>>;
 }

@@ -4,7 +4,7 @@ import { reminderDefaults, rolloutSettings } from '../src/config/rollout-setting
 import { sendDueReminders } from '../src/invitations/reminders.js';
 import type { LeaverService } from '../src/lifecycle/leaver-service.js';
 import type { RuleService } from '../src/rules/rule-service.js';
-import { evaluateOrganization, lifecycleProcessor } from './lifecycle/processor.js';
+import { coalescedEvaluation, lifecycleProcessor } from './lifecycle/processor.js';
 import { reconcileLifecycle } from './lifecycle/reconcile.js';
 import { lifecycleServices } from './lifecycle/services.js';
 import { RolloutService, type MailPort } from '../src/invitations/rollout-service.js';
@@ -20,6 +20,7 @@ import { invitationBatchSchema } from './invitations/queue.js';
 import { rolloutTriggerProcessor } from './rollouts/processor.js';
 import { redisRateLimiter } from './rate-limit.js';
 import { syncProcessor } from './sync/processor.js';
+import { startWebhookWorker } from './webhooks/worker.js';
 import { errorMessage } from '../src/lib/errors.js';
 import { reconcileSyncRuns } from './sync/reconcile.js';
 import { tryLockBatch } from '../src/invitations/batch-lock.js';
@@ -49,7 +50,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
   // one quota for invitations and reminders
-  const rateLimit = redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond);
+  const rateLimit = redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond, { chunk: config.invitations.chunkSize });
   const rollouts = new RolloutService({
     orm: ctx.orm,
     log,
@@ -77,7 +78,8 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
   // Syncs hold their connector's advisory lock for the whole run: one run per connector at a time across all workers.
   // After each run, the jobs layer (not the sync engine) re-plans the organization's rules and leavers.
-  const afterSync = async (run: { organizationId: string }) => void (await evaluateOrganization({ rules, leavers, log }, run.organizationId));
+  const evaluate = coalescedEvaluation({ rules, leavers, log });
+  const afterSync = (run: { organizationId: string }) => evaluate(run.organizationId);
   const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log, afterSync), { ...base, concurrency: 2 });
   const lifecycleWorker = new Worker(QUEUE_NAMES.lifecycle, lifecycleProcessor({ rules, leavers, log }), { ...base, concurrency: 2 });
   // A worker killed mid-batch is expected (deploys, the OOM killer), and a batch is safe to run
@@ -93,6 +95,14 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
       const data = invitationBatchSchema.safeParse(job.data);
       if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
     }
+  });
+  const organizationOf = (connectorId: string) => config.organizations.find((o) => o.connectors.some((c) => c.id === connectorId))?.id;
+  // issue 18: webhook events → look-up by id → targeted run; then, as after a sync, the rules re-planned
+  const webhookWorker = startWebhookWorker(ctx, {
+    afterRun: async (connectorId) => {
+      const org = organizationOf(connectorId);
+      if (org) await evaluate(org);
+    },
   });
   for (const w of [triggerWorker, batchWorker, syncWorker, lifecycleWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
@@ -137,13 +147,13 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     async close(graceMs = 25_000) {
       clearInterval(timer);
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), lifecycleWorker.close()]);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), lifecycleWorker.close(), webhookWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.
       batchWorker.cancelAllJobs('shutting down');
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
-        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), lifecycleWorker.close(true)]);
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), lifecycleWorker.close(true), webhookWorker.close(true)]);
       }
       await reconciling;
       await transport?.close();

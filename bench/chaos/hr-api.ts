@@ -196,6 +196,8 @@ interface Adapter {
   /** Data pages of a listing of `listed` employees, and the requests a fault-free listing takes. */
   pages(listed: number): number;
   cleanRequests(listed: number): number;
+  /** Requests the confirmation of `missing` users absent from a listing takes (look-ups by id). */
+  lookupRequests(missing: number): number;
   target: Target;
   /** Answers of the vendor, bent: a short page (envelope intact), a page that says the listing ends here, records without their id, a wrong envelope. */
   short(reply: FakeReply, req: FakeRequest): FakeReply;
@@ -254,6 +256,7 @@ function bamboohrAdapter(size: number, pageSize: number, timeoutMs: number, deps
     },
     pages: (listed) => Math.max(1, Math.ceil(listed / pageSize)),
     cleanRequests: (listed) => Math.max(1, Math.ceil(listed / pageSize)),
+    lookupRequests: (missing) => Math.ceil(missing / 100),
     target: { page: (k) => fake.isPage(k), isData: (req) => req.path === fake.datasetPath },
     short(reply) {
       const b = body<Page>(reply);
@@ -318,6 +321,9 @@ function personioAdapter(size: number, pageSize: number, timeoutMs: number, deps
     },
     pages: (listed) => Math.max(1, Math.ceil(listed / pageSize)),
     cleanRequests: (listed) => 1 + Math.max(1, Math.ceil(listed / pageSize)),
+    // One GET per id (after a token request of its own, identical to the listing's: the fault
+    // schedules take it for the same logical request, so it is not counted here).
+    lookupRequests: (missing) => missing,
     target: { page: (k) => fake.isEmployees((k - 1) * pageSize), isData: (req) => req.path === '/v1/company/employees' },
     short(reply) {
       const b = body<Page>(reply);
@@ -383,6 +389,7 @@ function hibobAdapter(size: number, pageSize: number, timeoutMs: number, deps: C
     },
     pages: (listed) => Math.max(1, Math.ceil(listed / pageSize)),
     cleanRequests: (listed) => 1 + Math.ceil(listed / pageSize),
+    lookupRequests: (missing) => Math.ceil(missing / pageSize),
     // Slice k of the id list, by position (fake.isSlice reads the first slice's size from the requests seen).
     target: { page: (k) => fake.isSlice(k), isData: (req) => fake.isSlice()(req) },
     short(reply) {
@@ -447,6 +454,7 @@ function fileAdapter(): FileAdapter {
     },
     pages: () => 1,
     cleanRequests: () => 0,
+    lookupRequests: () => 0,
     target: { page: () => () => false, isData: () => false },
     short: none,
     endsHere: none,
@@ -477,9 +485,10 @@ function expectedStatus(connector: ConnectorKind, kind: FaultKind): RunStatus[] 
     case 'truncated':
       return ['failed'];
     case 'garbage-records':
-      // HiBob checks every slice returns exactly the ids asked for; the others read the page and
-      // must not let the records they cannot identify count as gone.
-      return connector === 'hibob' ? ['failed'] : ['needs_approval'];
+      // HiBob checks every slice returns exactly the ids asked for, and BambooHR's keyset paging
+      // cannot go on from a page without ids: both fail. Personio reads the page and must not let
+      // the records it cannot identify count as gone.
+      return connector === 'hibob' || connector === 'bamboohr' ? ['failed'] : ['needs_approval'];
     case 'shrink-5pct':
       return ['needs_approval'];
     case 'random':
@@ -628,8 +637,14 @@ export async function runHrApiChaos(opts: HrChaosOptions): Promise<HrChaosDetail
       if (activeInSource.has(id)) wrongful++;
       else rightful++;
     }
-    const client = clients.length > clientCount ? clients[clients.length - 1] : null;
-    const clean = adapter.cleanRequests(pop.listed().length);
+    // The run's clients: the listing's, and the confirmations' (look-ups by id of the absent).
+    const runClients = clients.slice(clientCount);
+    const sum = (f: (c: HttpClient) => number) => runClients.reduce((n, c) => n + f(c), 0);
+    const listedIds = new Set(pop.listed().map((p) => adapter.externalId(p.n)));
+    const absent = [...before].filter((id) => !listedIds.has(id)).length;
+    // Confirmations are made while the absent are few (twice the 10 % threshold at most).
+    const confirmed = absent <= Math.max(20, Math.floor((2 * before.size * 10) / 100));
+    const clean = adapter.cleanRequests(pop.listed().length) + (confirmed ? adapter.lookupRequests(absent) : 0);
     const tokenRenewals = tokenExpiries;
     return {
       run,
@@ -640,9 +655,9 @@ export async function runHrApiChaos(opts: HrChaosOptions): Promise<HrChaosDetail
       bound: 5 * clean + 2 * 5 * tokenRenewals,
       faults: fake?.faultCount ?? 0,
       injected: { ...(fake?.injected ?? {}) },
-      retries: client?.stats.retries ?? 0,
+      retries: sum((c) => c.stats.retries),
       waitedMs,
-      timeouts: (client?.stats.outcomes.ETIMEDOUT ?? 0) + (client?.stats.outcomes.ECONNABORTED ?? 0),
+      timeouts: sum((c) => (c.stats.outcomes.ETIMEDOUT ?? 0) + (c.stats.outcomes.ECONNABORTED ?? 0)),
       wrongful,
       rightful,
     };

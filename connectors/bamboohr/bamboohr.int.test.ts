@@ -14,7 +14,7 @@ let config: BamboohrOptions;
 beforeEach(async () => {
   server = new FakeBamboohr({ companyDomain: 'acme', apiKey: API_KEY });
   const baseUrl = await server.start();
-  config = { companyDomain: 'acme', apiKey: API_KEY, baseUrl, pageSize: 4, maxPages: 100 };
+  config = { companyDomain: 'acme', apiKey: API_KEY, baseUrl, paging: 'keyset', pageSize: 4, maxPages: 100 };
 });
 
 afterEach(async () => {
@@ -229,13 +229,28 @@ describe('BambooHR connector', () => {
     expect(err.message).toBe('BambooHR: the listing shrank while it was read (page 2 announces 6 records, an earlier page 12): not trusting it');
   });
 
-  it('refuses a server that answers with the wrong page', async () => {
+  it('refuses a server that answers with the wrong page (page paging)', async () => {
     server.script(
       { kind: 'wrong-shape', body: { data: [], links: {}, meta: { page: 1, pageSize: 4, totalPages: 2, totalItems: 7 } } },
       { when: server.isPage(2) },
     );
-    const err = await expectFailure(collect(createBamboohrConnector(fastDeps().deps), config, testContext().ctx), 'connector_bad_response');
+    const err = await expectFailure(collect(createBamboohrConnector(fastDeps().deps), { ...config, paging: 'page' }, testContext().ctx), 'connector_bad_response');
     expect(err.message).toContain('asked for dataset page 2, got page 1');
+  });
+
+  it('keyset paging: asks for the rows above the last eeid read, and refuses a server that ignores the key', async () => {
+    server.rows = generateBamboohrRows(10);
+    const pages = await collect(createBamboohrConnector(fastDeps().deps), config, testContext().ctx);
+    expect(pages.map((p) => p.map((e) => e.externalId))).toStrictEqual([['1', '2', '3', '4'], ['5', '6', '7', '8'], ['9', '10']]);
+    const filters = server.requests.map((r) => (r.body as { filter: string; page: number }));
+    expect(filters.map((b) => b.page)).toStrictEqual([1, 1, 1]);
+    expect(filters.map((b) => b.filter.replace(/^status in \('Active','Inactive'\)/, ''))).toStrictEqual(['', ' and eeid gt 4', ' and eeid gt 8']);
+
+    server.resetCounters();
+    // A server that ignores the filter and sends the first rows again.
+    server.script({ kind: 'transform', run: (reply) => ({ ...reply, body: { ...(reply.body as object), data: server.rows.slice(0, 4) } }) }, { when: server.isPage(2) });
+    const err = await expectFailure(collect(createBamboohrConnector(fastDeps().deps), config, testContext().ctx), 'connector_bad_response');
+    expect(err.message).toMatch(/not in ascending eeid order after 4/);
   });
 
   it('stops at maxPages', async () => {

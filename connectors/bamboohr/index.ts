@@ -1,6 +1,7 @@
 import type { ConnectorContext, HrConnector, HrEmployee } from '../types.js';
 import { parseOptions, type ConnectorHttpDeps } from '../http/client.js';
 import { mapRecords, todayUtc } from '../http/records.js';
+import { chunks, distinctIds, mapLookupRows } from '../http/lookup.js';
 import { BamboohrApi } from './client.js';
 import { toEmployee } from './map.js';
 import { bamboohrOptionsSchema, bamboohrRowSchema, type BamboohrOptions } from './schemas.js';
@@ -24,8 +25,24 @@ export function createBamboohrConnector(deps: ConnectorHttpDeps = {}): HrConnect
     listEmployees(config, ctx) {
       return listEmployees(config, ctx, deps);
     },
+
+    async lookupEmployees(config, externalIds, ctx) {
+      const options = parseOptions(bamboohrOptionsSchema, config, 'BambooHR');
+      const api = BamboohrApi.create(options, ctx, deps);
+      const today = todayUtc();
+      const out = new Map<string, HrEmployee | null>();
+      for (const batch of chunks(distinctIds(externalIds), LOOKUP_BATCH)) {
+        const rows = await api.rowsByIds(batch);
+        mapLookupRows(rows, bamboohrRowSchema, (row) => toEmployee(row.fields, today), idOfRow, ctx, out, batch);
+      }
+      ctx.log.info({ vendor: 'BambooHR', asked: externalIds.length, requests: api.stats.requests, retries: api.stats.retries }, 'connector look-up finished');
+      return out;
+    },
   };
 }
+
+/** Ids per look-up request (one dataset filter `eeid eq … or …`). */
+const LOOKUP_BATCH = 100;
 
 async function* listEmployees(config: unknown, ctx: ConnectorContext, deps: ConnectorHttpDeps): AsyncGenerator<HrEmployee[]> {
   const options = parseOptions(bamboohrOptionsSchema, config, 'BambooHR');

@@ -12,6 +12,14 @@ export const bamboohrOptionsSchema = z
     apiKey: z.string().min(1),
     /** API root; a regional endpoint or a test server can stand in. */
     baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.bamboohr.com'),
+    /**
+     * How the listing pages: `keyset` (default) asks each time for the rows whose eeid is above
+     * the last one read (`eeid gt N`, ordered by eeid), so people leaving or joining while the
+     * listing is read cannot shift anyone past a page boundary; `page` uses page/pageSize
+     * (page numbers shift when HR deletes someone mid-listing; absent people are then looked
+     * up before any deactivation).
+     */
+    paging: z.enum(['keyset', 'page']).default('keyset'),
     /** Rows per dataset page (the API allows 1..1000). */
     pageSize: z.number().int().min(1).max(1000).default(500),
     /** Per-request timeout. */

@@ -5,7 +5,7 @@ import { parse } from 'csv-parse';
 import { streamArray } from 'stream-json/streamers/stream-array.js';
 import { z } from 'zod';
 import { AppError } from '../../src/lib/errors.js';
-import type { ConnectorContext, HrConnector, HrEmployee } from '../types.js';
+import type { ConnectorContext, HrConnector, HrEmployee, HrRejectedRecord } from '../types.js';
 import { fieldsToEmployee, missingColumns, rowToEmployee } from './columns.js';
 
 export const fileOptionsSchema = z
@@ -43,6 +43,35 @@ export const fileConnector: HrConnector<FileOptions> = {
 
   listEmployees(config, ctx) {
     return extname(config.path).toLowerCase() === '.json' ? readJson(config, ctx) : readCsv(config, ctx);
+  },
+
+  /**
+   * The file is the HR system: the confirmation is a re-read of it (the export may have been
+   * replaced since the listing). An id not in the file is `null`; a file that cannot be read
+   * throws. Records are reported as they are, inactive included; a row of the id that cannot
+   * be read leaves that id out (unknown).
+   */
+  async lookupEmployees(config, externalIds, ctx) {
+    const wanted = new Set(externalIds.map((id) => String(id ?? '').trim()).filter(Boolean));
+    const out = new Map<string, HrEmployee | null>();
+    const unreadable = new Set<string>();
+    const readCtx = {
+      signal: ctx.signal,
+      reject: (r: HrRejectedRecord) => {
+        if (r.externalId) unreadable.add(r.externalId.trim());
+        ctx.reject(r);
+      },
+    };
+    const pages = extname(config.path).toLowerCase() === '.json' ? readJson(config, readCtx) : readCsv(config, readCtx);
+    for await (const page of pages) {
+      for (const e of page) {
+        const id = e.externalId.trim();
+        if (wanted.has(id) && !out.has(id)) out.set(id, { ...e, externalId: id });
+      }
+    }
+    // A row of the id that could not be read is there, only unreadable: unknown, left out.
+    for (const id of wanted) if (!out.has(id) && !unreadable.has(id)) out.set(id, null);
+    return out;
   },
 };
 

@@ -1,9 +1,10 @@
 import type { ConnectorContext, HrConnector, HrEmployee } from '../types.js';
 import { parseOptions, type ConnectorHttpDeps } from '../http/client.js';
 import { mapRecords } from '../http/records.js';
+import { chunks, distinctIds, mapLookupRows } from '../http/lookup.js';
 import { HibobApi } from './client.js';
 import { toEmployee } from './map.js';
-import { hibobEmployeeSchema, hibobOptionsSchema, type HibobOptions } from './schemas.js';
+import { HIBOB_FIELDS, hibobEmployeeSchema, hibobOptionsSchema, type HibobOptions } from './schemas.js';
 
 /**
  * HiBob: POST /v1/people/search, paged client-side in id slices (the endpoint has no paging);
@@ -23,6 +24,19 @@ export function createHibobConnector(deps: ConnectorHttpDeps = {}): HrConnector<
 
     listEmployees(config, ctx) {
       return listEmployees(config, ctx, deps);
+    },
+
+    /** POST /v1/people/search with a root.id filter, `pageSize` ids per request, inactive included. */
+    async lookupEmployees(config, externalIds, ctx) {
+      const options = parseOptions(hibobOptionsSchema, config, 'HiBob');
+      const api = HibobApi.create(options, ctx, deps);
+      const out = new Map<string, HrEmployee | null>();
+      for (const batch of chunks(distinctIds(externalIds), options.pageSize)) {
+        const res = await api.search({ fields: HIBOB_FIELDS, ids: batch, humanReadable: 'APPEND' }, `HiBob people search (${batch.length} employees by id)`);
+        mapLookupRows(res.employees, hibobEmployeeSchema, toEmployee, idOfRow, ctx, out, batch);
+      }
+      ctx.log.info({ vendor: 'HiBob', asked: externalIds.length, requests: api.stats.requests, retries: api.stats.retries }, 'connector look-up finished');
+      return out;
     },
   };
 }

@@ -2,7 +2,7 @@ import { AppError, isAppError } from '../../src/lib/errors.js';
 import type { Logger } from '../../src/lib/logger.js';
 import type { ConnectorContext } from '../types.js';
 import { createHttpClient, PageGuard, parsePage, type ConnectorHttpDeps, type HttpClient, type HttpRequest, type HttpResponse } from '../http/client.js';
-import { authResponseSchema, employeesPageSchema, type EmployeesPage, type PersonioOptions } from './schemas.js';
+import { authResponseSchema, employeeResponseSchema, employeesPageSchema, type EmployeeRow, type EmployeesPage, type PersonioOptions } from './schemas.js';
 
 /**
  * Personio API access on top of the shared HTTP client.
@@ -147,6 +147,21 @@ export class PersonioApi {
     }
     if (total !== null && seen < total) {
       throw new AppError('connector_bad_response', `Personio: the listing ended after ${seen} of ${total} employees: incomplete, not trusting it`, { retryable: true });
+    }
+  }
+
+  /**
+   * One employee by id, or null when Personio answers 404 (no such employee any more).
+   * https://developer.personio.de/reference/get_company-employees-employee-id
+   * GET /v1/company/employees/{employee_id} → { success, data: { type, attributes } }.
+   */
+  async employeeById(id: string): Promise<EmployeeRow | null> {
+    try {
+      const res = await this.authorized({ method: 'GET', path: `${EMPLOYEES_PATH}/${encodeURIComponent(id)}` });
+      return parsePage(employeeResponseSchema, res.data, `Personio employee ${id}`).data;
+    } catch (err) {
+      if (isAppError(err) && err.code === 'connector_request_failed' && (err.details as { status?: number } | undefined)?.status === 404) return null;
+      throw err;
     }
   }
 

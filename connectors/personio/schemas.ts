@@ -8,8 +8,22 @@ export const personioOptionsSchema = z
     clientSecret: z.string().min(1),
     /** API root; a test server can stand in. */
     baseUrl: z.url({ protocol: /^https?$/ }).default('https://api.personio.de'),
-    /** Employees per page: the v1 employees endpoint allows at most 100 (enforced since 2025). */
+    /**
+     * `v1` (default): GET /v1/company/employees, every field in one listing, offset paging.
+     * `v2`: persons by cursor (stable paging) and one employments request per person, made only
+     * for people new or changed since the last run (see employmentRequestBudget).
+     */
+    apiVersion: z.enum(['v1', 'v2']).optional(),
+    /** Employees per page: v1 allows at most 100 (enforced since 2025); v2 persons at most 50 (larger values are cut to 50). */
     pageSize: z.number().int().min(1).max(100).default(100),
+    /**
+     * v2: employment requests one run may make (one per person new or changed since the last run).
+     * People beyond it keep their last known employment, or (never read) wait for the next run.
+     * Default 5,000.
+     */
+    employmentRequestBudget: z.number().int().min(0).max(1_000_000).optional(),
+    /** v2: every this many hours each person's employment is read again even if unchanged (within the budget). Default 168 (a week). */
+    employmentsFullReadEveryHours: z.number().int().min(1).max(24 * 365).optional(),
     /** Per-request timeout. */
     timeoutMs: z.number().int().min(100).max(600_000).optional(),
     /** Guard against endless pagination. */
@@ -41,6 +55,13 @@ export const employeesPageSchema = z.looseObject({
   data: z.array(z.looseObject({ type: z.string().optional(), attributes: z.record(z.string(), z.unknown()) })),
 });
 export type EmployeesPage = z.infer<typeof employeesPageSchema>;
+export type EmployeeRow = EmployeesPage['data'][number];
+
+/** GET /v1/company/employees/{id}: one employee in the same shape as a listing's rows. */
+export const employeeResponseSchema = z.looseObject({
+  success: z.literal(true),
+  data: z.looseObject({ type: z.string().optional(), attributes: z.record(z.string(), z.unknown()) }),
+});
 
 // ---- one employee: attributes are { label, value, type, universal_id } --------------------------
 

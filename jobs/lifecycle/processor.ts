@@ -40,3 +40,28 @@ export async function evaluateOrganization(deps: { rules: RuleService; leavers: 
   deps.log.debug({ organizationId, rules: r.rules, plannedInvitations: r.planned, plannedDeactivations: l.planned }, 'lifecycle evaluated');
   return { rules: r.rules, plannedInvitations: r.planned, plannedDeactivations: l.planned };
 }
+
+/**
+ * Re-plans an organization after its syncs and pushed changes, coalesced: while one evaluation
+ * of the organization runs, further requests make it run once more afterwards (a burst of
+ * webhook batches costs two evaluations, not one each).
+ */
+export function coalescedEvaluation(deps: { rules: RuleService; leavers: LeaverService; log: Logger }): (organizationId: string) => Promise<void> {
+  const running = new Map<string, Promise<void>>();
+  const again = new Set<string>();
+  return (organizationId) => {
+    const current = running.get(organizationId);
+    if (current) {
+      again.add(organizationId);
+      return current;
+    }
+    const p = (async () => {
+      do {
+        again.delete(organizationId);
+        await evaluateOrganization(deps, organizationId);
+      } while (again.has(organizationId));
+    })().finally(() => running.delete(organizationId));
+    running.set(organizationId, p);
+    return p;
+  };
+}

@@ -5,6 +5,9 @@ import { lifecycleServices } from '../../jobs/lifecycle/services.js';
 import type { LeaverService } from '../lifecycle/leaver-service.js';
 import type { RuleService } from '../rules/rule-service.js';
 import { enqueueSync } from '../../jobs/sync/enqueue.js';
+import { createWebhookQueue, enqueueWebhookEvents } from '../../jobs/webhooks/queue.js';
+import type { Queue } from 'bullmq';
+import type { EnqueueWebhookEvents } from '../http/deps.js';
 import type { WorkerContext } from '../../jobs/worker-context.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
 import { reminderDefaults, rolloutSettings } from '../config/rollout-settings.js';
@@ -30,6 +33,8 @@ export interface AppContext extends WorkerContext {
   leavers(): LeaverService;
   /** Records a queued sync run and puts its job on the sync queue. */
   enqueueSync(opts: Parameters<typeof enqueueSync>[2]): ReturnType<typeof enqueueSync>;
+  /** Queues the people a webhook names (the webhook queue is opened on first use). */
+  enqueueWebhookEvents: EnqueueWebhookEvents;
   close(): Promise<void>;
 }
 
@@ -43,6 +48,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   let queues: Queues | null = null;
   let rollouts: RolloutService | null = null;
   let lifecycle: ReturnType<typeof lifecycleServices> | null = null;
+  let webhookQueue: Queue | null = null;
   const getQueues = () => (queues ??= createQueues(config.redisUrl, config.queuePrefix));
   const getRollouts = () =>
     (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config), reminderDefault: reminderDefaults(config) }));
@@ -54,6 +60,8 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     em,
     queues: getQueues,
     enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
+    enqueueWebhookEvents: (connectorId, events, debounceMs) =>
+      enqueueWebhookEvents((webhookQueue ??= createWebhookQueue(config.redisUrl, config.queuePrefix)), connectorId, events, debounceMs),
     rollouts: getRollouts,
     rules() {
       return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts })).rules;
@@ -63,6 +71,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     },
     async close() {
       await queues?.close();
+      await webhookQueue?.close();
       await orm.close(true);
     },
   };

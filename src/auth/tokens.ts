@@ -8,6 +8,10 @@ export type Principal = { kind: 'admin' } | { kind: 'organization'; organization
 
 const PREFIX = 'hrs_';
 
+/** What a token may be used for: the /api routes, and/or the organization's SCIM 2.0 endpoint (/scim/v2). */
+export const TOKEN_SCOPES = ['api', 'scim'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -17,20 +21,22 @@ export interface TokenRecord {
   organizationId: string;
   name: string | null;
   hint: string;
+  scopes: string[];
   createdAt: string;
   lastUsedAt: string | null;
   revokedAt: string | null;
 }
 
 /** Creates an organization token. The token is returned once, in the clear; only its hash is stored. */
-export async function createToken(em: EntityManager, organizationId: string, name?: string): Promise<{ token: string; record: TokenRecord }> {
+export async function createToken(em: EntityManager, organizationId: string, name?: string, scopes: readonly TokenScope[] = ['api']): Promise<{ token: string; record: TokenRecord }> {
+  if (scopes.length === 0 || scopes.some((s) => !TOKEN_SCOPES.includes(s))) throw new AppError('validation_failed', `scope: one or more of ${TOKEN_SCOPES.join(', ')}`);
   const org = await sqlOne(em, `select 1 from organizations where id = ?`, [organizationId]);
   if (!org) throw new AppError('organization_not_found', `no organization "${organizationId}"`);
   const token = `${PREFIX}${randomBytes(32).toString('base64url')}`;
   const row = await sqlOne<TokenRow>(
     em,
-    `insert into api_tokens (organization_id, name, token_hash, hint) values (?, ?, ?, ?) returning *`,
-    [organizationId, name ?? null, sha256(token).toString('hex'), `${token.slice(0, 8)}…`],
+    `insert into api_tokens (organization_id, name, token_hash, hint, scopes) values (?, ?, ?, ?, ?::text[]) returning *`,
+    [organizationId, name ?? null, sha256(token).toString('hex'), `${token.slice(0, 8)}…`, `{${[...new Set(scopes)].join(',')}}`],
   );
   return { token, record: toRecord(row!) };
 }
@@ -51,6 +57,7 @@ interface TokenRow {
   organization_id: string;
   name: string | null;
   hint: string;
+  scopes: string[];
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
@@ -62,6 +69,7 @@ function toRecord(r: TokenRow): TokenRecord {
     organizationId: r.organization_id,
     name: r.name,
     hint: r.hint,
+    scopes: r.scopes ?? ['api'],
     createdAt: new Date(r.created_at).toISOString(),
     lastUsedAt: r.last_used_at ? new Date(r.last_used_at).toISOString() : null,
     revokedAt: r.revoked_at ? new Date(r.revoked_at).toISOString() : null,
@@ -76,7 +84,8 @@ export class TokenVerifier {
   private readonly adminDigest: Buffer | null;
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
 
-  constructor(private readonly em: () => EntityManager, adminToken: string | null, private readonly cacheMs = 5_000) {
+  /** `scope`: which tokens this verifier accepts (the /api routes use `api` tokens; /scim/v2 `scim` ones, and no admin token). */
+  constructor(private readonly em: () => EntityManager, adminToken: string | null, private readonly cacheMs = 5_000, private readonly scope: TokenScope = 'api') {
     this.adminDigest = adminToken ? sha256(adminToken) : null;
   }
 
@@ -90,8 +99,8 @@ export class TokenVerifier {
     if (hit && hit.until > Date.now()) return hit.principal;
     const row = await sqlOne<{ id: string; organization_id: string }>(
       this.em(),
-      `update api_tokens set last_used_at = now() where token_hash = ? and revoked_at is null returning id, organization_id`,
-      [key],
+      `update api_tokens set last_used_at = now() where token_hash = ? and revoked_at is null and ? = any(scopes) returning id, organization_id`,
+      [key, this.scope],
     );
     const principal: Principal | null = row ? { kind: 'organization', organizationId: row.organization_id, tokenId: row.id } : null;
     // A short cache: a revoked token stops working within cacheMs.

@@ -10,7 +10,7 @@ export function formatRun(run: SyncRunRecord): string {
   const secs = run.finishedAt ? ((new Date(run.finishedAt).getTime() - new Date(run.startedAt).getTime()) / 1000).toFixed(1) : '?';
   const lines = [
     `sync run ${run.id} (${run.connectorId}, ${run.mode}${run.dryRun ? ', dry run: nothing written' : ''}): ${run.status} in ${secs} s`,
-    `  seen ${n(c.seen)} · created ${n(c.created)} · updated ${n(c.updated)} · unchanged ${n(c.unchanged)} · deactivated ${n(c.deactivated)} · reactivated ${n(c.reactivated)} · skipped ${n(c.skipped)} · rejected ${n(c.rejected)}${c.heldDeactivations ? ` · held deactivations ${n(c.heldDeactivations)}` : ''}`,
+    `  seen ${n(c.seen)} · created ${n(c.created)} · updated ${n(c.updated)} · unchanged ${n(c.unchanged)} · deactivated ${n(c.deactivated)} · reactivated ${n(c.reactivated)} · skipped ${n(c.skipped)} · rejected ${n(c.rejected)}${c.heldDeactivations ? ` · held deactivations ${n(c.heldDeactivations)}` : ''}${c.confirmedPresent ? ` · confirmed present ${n(c.confirmedPresent)}` : ''}`,
   ];
   if (run.heldReason) lines.push(`  held: ${run.heldReason}`);
   if (run.error) lines.push(`  error: ${run.error}`);

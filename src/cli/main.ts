@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { packageRoot } from '../lib/paths.js';
 import { createContext, type AppContext } from '../app/context.js';
-import { createToken, listTokens, revokeToken } from '../auth/tokens.js';
+import { createToken, listTokens, revokeToken, type TokenScope } from '../auth/tokens.js';
+import { webhookStats } from '../webhooks/webhook-stats.js';
 import { loadConfig } from '../config/load.js';
 import { ensureDatabase, openStore } from '../db/orm.js';
 import { isUuid } from '../domain/uuid.js';
@@ -160,8 +161,8 @@ export function buildProgram(): Command {
     .argument('<connectorId>')
     .option('--json', 'print the result as JSON', false)
     .action(async (connectorId: string, opts: { json: boolean }) => {
-      const result = await withContext((ctx) => ctx.sync.checkConnector(connectorId));
-      out(opts.json ? JSON.stringify(result) : `${connectorId} (${result.type}): connection and credentials ok (${result.tookMs} ms)`);
+      const [result, hooks] = await withContext(async (ctx) => [await ctx.sync.checkConnector(connectorId), (await webhookStats(ctx.em(), [connectorId])).get(connectorId) ?? null] as const);
+      out(opts.json ? JSON.stringify({ ...result, webhooks: hooks }) : `${connectorId} (${result.type}): connection and credentials ok (${result.tookMs} ms)${hooks ? `\nwebhooks: last event ${hooks.lastEventAt ?? 'never'}, ${hooks.accepted} accepted, ${hooks.rejected} rejected signatures` : ''}`);
     });
 
   program
@@ -241,8 +242,9 @@ export function buildProgram(): Command {
     .description('print a new API token for one organization (shown once; the last line of stdout is the token alone)')
     .requiredOption('--org <id>', 'the organization the token acts for')
     .option('--name <name>', 'what the token is for')
-    .action(async (opts: { org: string; name?: string }) => {
-      const { token, record } = await withContext((ctx) => createToken(ctx.em(), opts.org, opts.name));
+    .option('--scope <scope...>', 'what the token may be used for: api (default) and/or scim (the SCIM 2.0 endpoint /scim/v2)')
+    .action(async (opts: { org: string; name?: string; scope?: TokenScope[] }) => {
+      const { token, record } = await withContext((ctx) => createToken(ctx.em(), opts.org, opts.name, opts.scope ?? ['api']));
       process.stderr.write(`token ${record.id} for organization ${record.organizationId} (store it now: it is not shown again)\n`);
       out(token);
     });

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js';
 import { sqlOne } from '../db/sql.js';
 import { buildApp } from '../http/app.js';
 import { buildHealthApp } from '../http/health-app.js';
+import { AppError } from '../lib/errors.js';
 import { checkRedis } from '../lib/redis.js';
 
 export type Role = 'all' | 'api' | 'worker' | 'scheduler';
@@ -24,6 +25,8 @@ export async function runStart(role: Role): Promise<void> {
   let env = process.env;
   let generatedToken: string | null = null;
   if ((role === 'all' || role === 'api') && !env.HRSYNC_ADMIN_TOKEN) {
+    // In production an operator sets the token; a generated one would be printed to a log.
+    if (env.NODE_ENV === 'production') throw new AppError('config_invalid', 'HRSYNC_ADMIN_TOKEN is not set: in production (NODE_ENV=production) set it to a secret of at least 32 characters (openssl rand -base64 32)');
     generatedToken = randomBytes(24).toString('base64url');
     env = { ...env, HRSYNC_ADMIN_TOKEN: generatedToken };
   }
@@ -66,6 +69,7 @@ export async function runStart(role: Role): Promise<void> {
       rules: workers?.rules ?? ctx.rules(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
+      enqueueWebhookEvents: ctx.enqueueWebhookEvents,
       tokens: new TokenVerifier(ctx.em, config.adminToken),
       readiness: () => readiness(ctx.em, config.redisUrl),
     });
@@ -75,7 +79,6 @@ export async function runStart(role: Role): Promise<void> {
     process.stderr.write(`hrsync is running on ${address} (dashboard /admin, API /api, queues /admin/queues, health /healthz). Ctrl-C to stop.\n`);
     if (generatedToken) {
       process.stderr.write(`no HRSYNC_ADMIN_TOKEN was set: this run's admin token is ${generatedToken}\n`);
-      if (process.env.NODE_ENV === 'production') log.warn('HRSYNC_ADMIN_TOKEN is not set: a token was generated for this run only; set one');
     }
   } else {
     // No API in this process: probes and metrics on HEALTH_PORT when asked (deploy/ sets it).

@@ -5,6 +5,7 @@ import type { ZodError } from 'zod';
 import { findConnector, connectorTypes } from '../../connectors/registry.js';
 import { AppError } from '../lib/errors.js';
 import { packageRoot } from '../lib/paths.js';
+import { loadHttpSettings, MIN_ADMIN_TOKEN_LENGTH, type HttpSettings } from './http-settings.js';
 import { interpolateEnv, type InterpolationProblem } from './interpolate.js';
 import { fileConfigSchema, type ConnectorConfig, type FileConfig, type OrganizationConfig } from './schema.js';
 
@@ -27,6 +28,8 @@ export interface AppConfig {
   readonly mailFrom: string;
   readonly appUrl: string;
   readonly logLevel: string;
+  /** Proxies, cookies, metrics and request limits of the HTTP face (src/config/http-settings.ts). */
+  readonly http: HttpSettings;
 }
 
 /**
@@ -137,6 +140,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
   });
 
+  const appUrl = env.APP_URL || `http://localhost:${Number(env.PORT ?? 3000)}`;
+  const http = loadHttpSettings(env, appUrl);
+  problems.push(...http.problems);
+  if (env.HRSYNC_ADMIN_TOKEN && env.HRSYNC_ADMIN_TOKEN.length < MIN_ADMIN_TOKEN_LENGTH) {
+    problems.push(`HRSYNC_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters (generate one with: openssl rand -base64 32)`);
+  }
+
   if (problems.length > 0) {
     throw new AppError('config_invalid', `invalid configuration (${source}):\n  ${problems.join('\n  ')}`, { details: problems });
   }
@@ -173,8 +183,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     smtpUrl: env.SMTP_URL || null,
     outboxDir: resolve(cwd, env.OUTBOX_DIR || './outbox'),
     mailFrom: env.MAIL_FROM || 'hrsync <no-reply@hrsync.local>',
-    appUrl: env.APP_URL || `http://localhost:${port}`,
+    appUrl,
     logLevel: env.LOG_LEVEL || 'info',
+    http: http.settings,
   };
   return deepFreeze(config);
 }

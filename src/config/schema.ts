@@ -37,6 +37,18 @@ export const connectorSchema = z
       })
       .strict()
       .default({}),
+    /** Signed webhooks from the HR system (bamboohr, hibob, personio): POST /hooks/<connector id>. */
+    webhook: z
+      .object({
+        /** The webhook's signing secret, as the vendor shows it (write it as ${ENV_NAME}). */
+        secret: z.string().min(8, 'must be at least 8 characters'),
+        /** Events naming the same person within this many milliseconds make one look-up. */
+        debounceMs: z.number().int().min(0).max(60_000).default(500),
+        /** The sliding window over which pushed deactivations count against `deactivation`. */
+        windowMinutes: z.number().positive().max(7 * 24 * 60).default(60),
+      })
+      .strict()
+      .optional(),
     incremental: z
       .object({
         enabled: z.boolean().default(false),

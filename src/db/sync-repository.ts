@@ -352,6 +352,41 @@ export async function insertUnseenDeactivations(em: EntityManager, runId: string
   return Number(rows[0]?.n ?? 0);
 }
 
+/** The users a run lists for deactivation as missing from the listing, not yet applied (employee id order). */
+export async function pendingMissing(em: EntityManager, runId: string): Promise<Array<{ userId: string; externalId: string }>> {
+  const rows = await sql<{ user_id: string; external_id: string }>(
+    em,
+    `select d.user_id, u.external_id from sync_run_deactivations d join users u on u.id = d.user_id
+      where d.run_id = ? and d.reason = 'missing_from_listing' and d.applied_at is null and u.external_id is not null
+      order by u.external_id`,
+    [runId],
+  );
+  return rows.map((r) => ({ userId: r.user_id, externalId: r.external_id }));
+}
+
+/** Takes users off a run's pending deactivations (found at the HR system after all). */
+export async function dropPendingDeactivations(em: EntityManager, runId: string, userIds: string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await bound(
+    em,
+    `delete from sync_run_deactivations d using jsonb_array_elements_text(?::jsonb) as x
+      where d.run_id = ? and d.user_id = x::uuid and d.applied_at is null`,
+    [JSON.stringify(userIds), runId],
+  );
+}
+
+/** Dry run: the employee ids of the active users of the connector the listing did not contain. */
+export async function unseenExternalIds(em: EntityManager, connectorId: string, seen: Uint8Array): Promise<string[]> {
+  const rows = await bound<{ external_id: string }>(
+    em,
+    `select u.external_id from users u
+      where u.connector_id = ? and u.status = 'active' and u.external_id is not null and (u.seq >= ? or get_bit(?::bytea, u.seq) = 0)
+      order by u.external_id`,
+    [connectorId, seen.length * 8, Buffer.from(seen.buffer, seen.byteOffset, seen.length)],
+  );
+  return rows.map((r) => r.external_id);
+}
+
 /** Dry run: how many active users of the connector the listing did not contain, and the first few of them (seq order). */
 export async function countUnseen(em: EntityManager, connectorId: string, seen: Uint8Array, examples: number): Promise<{ count: number; externalIds: string[] }> {
   const rows = await bound<{ n: string; external_id: string }>(

@@ -13,4 +13,6 @@ export interface SyncCounts {
   rejected: number;
   skipped: number;
   heldDeactivations: number;
+  /** Absent from a complete listing, looked up by id at the HR system and found there, active: not deactivated. */
+  confirmedPresent: number;
 }

@@ -222,6 +222,23 @@ export function deactivationVerdict(count: number, activeBefore: number, policy:
 }
 
 /**
+ * Whether the users absent from a listing are few enough to look up one by one. Far beyond the
+ * threshold (more than twice its limit) the listing itself is broken — a vendor answering with
+ * a fraction of the company — and thousands of look-ups would only run into the vendor's rate
+ * limits: the deactivations are held for an administrator, unconfirmed, as they were before
+ * confirmations existed. Within it, confirmations may bring the count under the threshold.
+ */
+export function worthConfirming(missing: number, activeBefore: number, policy: DeactivationPolicy): boolean {
+  const maxPercent = policy.maxPercent ?? (policy.maxCount === undefined ? DEFAULT_MAX_PERCENT : undefined);
+  const byCount = policy.maxCount !== undefined ? 2 * policy.maxCount : Infinity;
+  const byPercent = maxPercent !== undefined ? (2 * activeBefore * maxPercent) / 100 : Infinity;
+  return missing <= Math.max(MIN_CONFIRMABLE, Math.min(byCount, byPercent));
+}
+
+/** Absent users always confirmed, whatever the threshold (a small connector, a tight maxCount). */
+const MIN_CONFIRMABLE = 20;
+
+/**
  * Pure: may users absent from a full listing count as gone? Only if every record of the listing
  * could be identified. A record without an employee id (missing, or unreadable — a vendor page
  * whose records came back in another shape) may be any of the absent users, so their absence is

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal, TokenVerifier } from '../auth/tokens.js';
 import { AppError } from '../lib/errors.js';
+import type { AuthLimiter } from './auth-limiter.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,16 +25,22 @@ export function bearer(request: FastifyRequest): string | null {
  * /api route but the open ones. Checked on the matched route (the raw URL may be
  * percent-encoded: /%61pi/users is /api/users), and before the body is read: an unknown
  * caller gets a 401, not a parsed 16 MB body. Registered on the root instance, not as an
- * encapsulated plugin, so the hook covers every route.
+ * encapsulated plugin, so the hook covers every route. A wrong token counts against the client
+ * (AuthLimiter): past the limit, every attempt from it gets a 429 with Retry-After.
  */
-export function registerAuth(app: FastifyInstance, tokens: TokenVerifier): void {
+export function registerAuth(app: FastifyInstance, tokens: TokenVerifier, limiter: AuthLimiter): void {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     if (request.url.includes('%00')) throw new AppError('validation_failed', 'the URL may not contain a NUL character (%00)');
     const url = request.routeOptions.url ?? request.url.split('?')[0];
     if (!url.startsWith('/api/') || OPEN_API_ROUTES.has(url)) return;
+    const presented = Boolean(request.headers.authorization);
+    if (presented) await limiter.check(request.ip);
     const principal = await tokens.verify(bearer(request));
-    if (!principal) throw new AppError('unauthorized', 'missing, invalid or revoked bearer token');
+    if (!principal) {
+      if (presented) await limiter.fail(request.ip);
+      throw new AppError('unauthorized', 'missing, invalid or revoked bearer token');
+    }
     request.principal = principal;
   });
 }

@@ -4,7 +4,10 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { bearer } from './auth.js';
+import type { AuthLimiter } from './auth-limiter.js';
 import type { HttpDeps } from './deps.js';
+import { retryAfterOf } from './errors.js';
+import { BULL_BOARD_CSP, useCsp } from './security-headers.js';
 
 export const QUEUES_PATH = '/admin/queues';
 
@@ -33,8 +36,12 @@ export function isAdmin(request: FastifyRequest, adminToken: string | null): boo
   return timingSafeEqual(digest(given), digest(adminToken));
 }
 
-/** Bull Board on the sync, rollout and invitation queues, for the admin token only: no open UI. */
-export async function registerBullBoard(app: FastifyInstance, deps: HttpDeps): Promise<void> {
+/**
+ * Bull Board on the sync, rollout and invitation queues, for the admin token only: no open UI.
+ * Its responses carry the security headers (a CSP of its own, frame-ancestors 'none',
+ * X-Frame-Options DENY: it cannot be framed); a wrong token counts against the client.
+ */
+export async function registerBullBoard(app: FastifyInstance, deps: HttpDeps, limiter: AuthLimiter): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(QUEUES_PATH);
   createBullBoard({
@@ -43,7 +50,18 @@ export async function registerBullBoard(app: FastifyInstance, deps: HttpDeps): P
     options: { uiConfig: { boardTitle: 'hrsync queues' } },
   });
   await app.register(async (scope) => {
+    useCsp(scope, BULL_BOARD_CSP);
+    // Answers here rather than throwing: Bull Board's routes have an error handler of their own (a 500 for anything).
     scope.addHook('onRequest', async (request, reply) => {
+      const presented = Boolean(request.headers.authorization);
+      try {
+        if (presented) await limiter.check(request.ip);
+        if (!isAdmin(request, deps.config.adminToken) && presented) await limiter.fail(request.ip);
+      } catch (err) {
+        const retryAfter = retryAfterOf(err);
+        if (retryAfter === null) throw err;
+        return reply.code(429).header('retry-after', String(retryAfter)).send({ error: { code: 'rate_limited', message: (err as Error).message } });
+      }
       if (!isAdmin(request, deps.config.adminToken)) {
         await reply
           .code(401)

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Queue } from 'bullmq';
+import type { WebhookEvent } from '../../connectors/webhook.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { AppConfig } from '../config/load.js';
 import type { RolloutService } from '../invitations/rollout-service.js';
@@ -19,6 +20,9 @@ export interface QueueHandles {
 /** Records a queued sync run and puts its job on the queue (jobs/sync/enqueue.ts, wired in by the caller). */
 export type EnqueueSync = (opts: { connectorId: string; trigger: 'api'; dryRun?: boolean }) => Promise<{ runId: string }>;
 
+/** Queues the people a webhook delivery names for a look-up by id (jobs/webhooks, wired in by the caller). */
+export type EnqueueWebhookEvents = (connectorId: string, events: WebhookEvent[], debounceMs: number) => Promise<number>;
+
 /** What the HTTP app is built from: everything with I/O comes in here, so the app never imports jobs/. */
 export interface HttpDeps {
   config: AppConfig;
@@ -30,6 +34,8 @@ export interface HttpDeps {
   rules?: RuleService;
   queues: QueueHandles;
   enqueueSync: EnqueueSync;
+  /** Absent: POST /hooks answers 503 (a process that serves the API without the webhook queue). */
+  enqueueWebhookEvents?: EnqueueWebhookEvents;
   tokens: TokenVerifier;
   /** PostgreSQL and Redis reachable? */
   readiness(): Promise<Record<string, string>>;

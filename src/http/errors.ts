@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
-import { errorMessage, isAppError, type ErrorCode } from '../lib/errors.js';
+import { AppError, errorMessage, isAppError, type ErrorCode } from '../lib/errors.js';
 
 /** Every error code's HTTP status, in one place. */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -24,6 +24,16 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   redis_unreachable: 503,
 };
 
+/** A 429: how long to wait is in `details.retryAfterSeconds` (sent as Retry-After). */
+export function rateLimited(message: string, msBeforeNext: number): AppError {
+  return new AppError('rate_limited', message, { details: { retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)) } });
+}
+
+export function retryAfterOf(err: unknown): number | null {
+  const d = (err as { details?: { retryAfterSeconds?: unknown } } | null)?.details;
+  return typeof d?.retryAfterSeconds === 'number' ? d.retryAfterSeconds : null;
+}
+
 export function httpStatus(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
@@ -40,6 +50,8 @@ export function errorHandler(err: unknown, request: FastifyRequest, reply: Fasti
   if (isAppError(err)) {
     const status = httpStatus(err.code);
     if (status >= 500) request.log.error({ code: err.code, err: err.message }, 'request failed');
+    const retryAfter = retryAfterOf(err);
+    if (retryAfter !== null) void reply.header('retry-after', String(retryAfter));
     void reply.code(status).send({ error: { code: err.code, message: err.message } });
     return;
   }

@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueueHandles } from './deps.js';
 import { createMetrics } from './metrics.js';
+import { registerOpenMetrics } from './metrics-endpoint.js';
 import { registerHealthRoutes } from './routes/health.js';
 
 /**
@@ -11,6 +12,7 @@ import { registerHealthRoutes } from './routes/health.js';
  */
 export async function buildHealthApp(deps: { em(): EntityManager; queues: QueueHandles; readiness(): Promise<Record<string, string>> }): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  registerHealthRoutes(app, deps.readiness, createMetrics(deps));
+  registerHealthRoutes(app, deps.readiness);
+  registerOpenMetrics(app, createMetrics(deps));
   return app;
 }

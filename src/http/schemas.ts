@@ -10,6 +10,24 @@ const orgId = z.string().min(1).max(63).optional().describe('admin token only: t
 const loginMethod = z.enum(LOGIN_METHODS as [LoginMethod, ...LoginMethod[]]);
 const uuid = z.uuid();
 
+/**
+ * The instants every layer can hold: JavaScript dates reach ±275760 years and PostgreSQL's
+ * timestamptz 4713 BC to 294276 AD, but year 0 and extended years (`+275760-…`) fail on the
+ * way (a 500); ISO 8601 with four-digit years from 0001 is what the API takes.
+ */
+export const MIN_TIMESTAMP_MS = Date.parse('0001-01-01T00:00:00.000Z');
+export const MAX_TIMESTAMP_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/** A Date (or date text) the store can hold: four-digit year 0001–9999. */
+export function inTimestampRange(value: string | Date): boolean {
+  const ms = value instanceof Date ? value.getTime() : Date.parse(value);
+  return Number.isFinite(ms) && ms >= MIN_TIMESTAMP_MS && ms <= MAX_TIMESTAMP_MS && (value instanceof Date || /^\d{4}-/.test(value));
+}
+
+/** An ISO 8601 date-time with an offset, in the range the store holds. */
+export const timestamp = () =>
+  z.iso.datetime({ offset: true }).refine((v) => inTimestampRange(v), { message: 'must be a date-time from 0001-01-01 to 9999-12-31' });
+
 export const listUsersQuery = z
   .object({
     organizationId: orgId,
@@ -39,7 +57,7 @@ export const createRolloutBody = z
     filter: rolloutFilterSchema.optional(),
     loginMethod,
     message: z.string().max(MAX_MESSAGE_LENGTH).nullable().optional(),
-    sendAt: z.iso.datetime({ offset: true }).optional(),
+    sendAt: timestamp().optional(),
     resend: z.boolean().optional(),
   })
   .strict();
@@ -49,7 +67,7 @@ export const listRolloutsQuery = z
     organizationId: orgId,
     status: z.enum(['scheduled', 'running', 'paused', 'completed', 'cancelled', 'failed']).optional(),
     limit: z.coerce.number().int().min(1).max(500).optional(),
-    before: z.iso.datetime({ offset: true }).optional(),
+    before: timestamp().optional(),
   })
   .strict();
 
@@ -66,7 +84,7 @@ export const listRunsQuery = z
     connectorId: z.string().max(63).optional(),
     status: z.enum(SYNC_RUN_STATUSES).optional(),
     limit: z.coerce.number().int().min(1).max(500).optional(),
-    before: z.iso.datetime({ offset: true }).optional(),
+    before: timestamp().optional(),
   })
   .strict();
 

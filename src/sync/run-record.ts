@@ -23,7 +23,7 @@ export interface SyncRunRecord {
 }
 
 export function emptyCounts(): SyncCounts {
-  return { seen: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, reactivated: 0, rejected: 0, skipped: 0, heldDeactivations: 0 };
+  return { seen: 0, created: 0, updated: 0, unchanged: 0, deactivated: 0, reactivated: 0, rejected: 0, skipped: 0, heldDeactivations: 0, confirmedPresent: 0 };
 }
 
 interface RunRow {

@@ -1,20 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { getConnector } from '../../connectors/registry.js';
-import type { ConnectorContext, HrConnector, HrEmployee, HrRejectedRecord } from '../../connectors/types.js';
+import type { ConnectorContext, ConnectorState, HrConnector, HrEmployee, HrRejectedRecord } from '../../connectors/types.js';
 import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
+import { connectorState } from '../db/connector-records.js';
 import { whenDatabaseIsBack } from '../db/connection-errors.js';
 import type { SyncCounts } from '../db/sync-run-types.js';
 import type { Orm } from '../db/orm.js';
 import { sql, sqlOne, isUniqueViolation } from '../db/sql.js';
 import {
-  analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, countUnseen, ensureNamed, insertPendingDeactivations, insertUnseenDeactivations,
-  insertRejections, insertUsers, lookupPage, resolveManagers, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
+  analyzeUsers, applyDeactivations, countActive, countPendingDeactivations, countUnseen, dropPendingDeactivations, ensureNamed, insertPendingDeactivations, insertUnseenDeactivations,
+  insertRejections, insertUsers, lookupPage, pendingMissing, resolveManagers, unseenExternalIds, updateUsers, type FieldModes, type LookupStrategy, type WriteRow,
 } from '../db/sync-repository.js';
+import { confirmAbsent, type Confirm } from './confirm-absent.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
-import { absenceVerdict, deactivationVerdict, planPage, RunMemory, type PagePlan } from '../domain/sync-plan.js';
+import { absenceVerdict, deactivationVerdict, planPage, RunMemory, worthConfirming, type PagePlan } from '../domain/sync-plan.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { lockLost, tryLockConnector, type ConnectorLock } from './connector-lock.js';
@@ -146,6 +148,8 @@ export class SyncEngine {
         since,
         includeInactive: cc.scope.includeInactive,
         reject: (r: HrRejectedRecord) => run.connectorRejections.push({ externalId: r.externalId, reason: r.reason, detail: r.detail }),
+        // A dry run reads the memory but must not change it (its own em: never inside a batch's transaction).
+        state: opts.dryRun ? readOnly(connectorState(this.deps.orm.em.fork() as EntityManager, cc.id)) : connectorState(this.deps.orm.em.fork() as EntityManager, cc.id),
       };
       const batchSize = this.deps.config.sync.batchSize;
       let buffer: HrEmployee[] = [];
@@ -191,7 +195,12 @@ export class SyncEngine {
       if (writing) await writing;
       await run.processDeferred();
       report();
-      const toApply = await run.finish(mode === 'full', cc.deactivation, startedAt);
+      const confirm: Confirm | null = connector.lookupEmployees
+        ? (ids) => connector.lookupEmployees!(options, ids, ctx)
+        : null;
+      const tFinish = performance.now();
+      const toApply = await run.finish(mode === 'full', cc.deactivation, startedAt, confirm);
+      run.time('finish', tFinish);
       // The outcome is decided. The deactivations, the connector's bookkeeping and the run's
       // record are written in one transaction, and only while this run still holds its
       // connector: a database restart at any moment leaves either all of them or none.
@@ -213,7 +222,8 @@ export class SyncEngine {
         return n;
       });
       if (!opts.dryRun) run.counts.deactivated = deactivated;
-      log.info({ status: run.status, ...run.counts }, 'sync finished');
+      const timings = Object.fromEntries(Object.entries(run.timings).map(([k, v]) => [k, Math.round(v)]));
+      log.info({ status: run.status, ...run.counts, timingsMs: { total: Date.now() - t0, ...timings } }, 'sync finished');
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
@@ -296,6 +306,10 @@ export class SyncEngine {
   }
 }
 
+function readOnly(state: ConnectorState): ConnectorState {
+  return { get: (keys) => state.get(keys), put: async () => {}, delete: async () => {}, retain: async () => {} };
+}
+
 /** One batch of the listing, validated and hashed, not yet looked up in the store. */
 interface PreparedBatch {
   /** Records read, rejected ones included. */
@@ -325,6 +339,11 @@ class RunContext {
   /** Users created by this run that the store's statistics already know of. */
   private analyzedCreates = 0;
   private readonly lookupStrategy: LookupStrategy = { range: true };
+  /** Milliseconds spent per part of the run (logged with 'sync finished': where the time goes). */
+  readonly timings: Record<string, number> = {};
+  time<T>(part: string, t0: number): void {
+    this.timings[part] = (this.timings[part] ?? 0) + (performance.now() - t0);
+  }
 
   constructor(
     private readonly em: EntityManager,
@@ -359,6 +378,15 @@ class RunContext {
    * Pure CPU work, no store: the engine runs it while the previous batch is being written.
    */
   prepare(employees: HrEmployee[]): PreparedBatch {
+    const t0 = performance.now();
+    try {
+      return this.prepareNow(employees);
+    } finally {
+      this.time('prepare', t0);
+    }
+  }
+
+  private prepareNow(employees: HrEmployee[]): PreparedBatch {
     const rejections: Rejection[] = this.connectorRejections.splice(0);
     const seen = employees.length + rejections.length;
     const records: SyncRecord[] = [];
@@ -393,13 +421,17 @@ class RunContext {
     if (!this.dryRun) this.guard();
     const { records, rejections, rejectedIds } = batch;
     this.counts.seen += batch.seen;
+    let t0 = performance.now();
     const lookup = await lookupPage(
       this.em, this.org.id, this.cc.id,
       [...records.map((r) => r.externalId), ...rejectedIds],
       records.map((r) => r.emailLower),
       this.lookupStrategy,
     );
+    this.time('lookup', t0);
+    t0 = performance.now();
     const plan = planPage(records, lookup, this.memory, rejectedIds, final);
+    this.time('plan', t0);
     rejections.push(...plan.rejections);
     for (const r of plan.deferred) this.deferred.push(r);
 
@@ -417,15 +449,19 @@ class RunContext {
       this.tally(plan, rejections);
       return;
     }
+    t0 = performance.now();
     try {
       await this.em.transactional(async (tx) => this.apply(tx as EntityManager, plan, rejections));
+      this.time('write', t0);
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // Two records raced for one e-mail (e.g. swapped addresses): apply them one at a time and reject the losers.
       this.log.warn({ records: records.length }, 'unique conflict in a batch; applying it record by record');
       await this.applyOneByOne(plan, rejections);
     }
+    t0 = performance.now();
     await this.refreshStatistics();
+    this.time('analyze', t0);
   }
 
   /**
@@ -477,10 +513,16 @@ class RunContext {
   }
 
   private async apply(em: EntityManager, plan: PagePlan, rejections: Rejection[]): Promise<void> {
+    let t0 = performance.now();
     await this.resolveNames(em, [...plan.creates, ...plan.updates.map((u) => u.record)]);
+    this.time('write.names', t0);
+    t0 = performance.now();
     // Updates first: an address given up by one employee may be taken by a new one in this batch.
     await updateUsers(em, this.cc.id, plan.updates.map((u) => ({ ...this.row(u.record), id: u.user.id, link: u.link, reactivate: u.reactivate, changed: u.changed })), this.modes);
+    this.time('write.update', t0);
+    t0 = performance.now();
     const created = await insertUsers(em, this.org.id, this.cc.id, plan.creates.map((r) => this.row(r)));
+    this.time('write.insert', t0);
     await insertPendingDeactivations(em, this.runId, plan.terminations.map((u) => u.id), 'terminated');
     await insertRejections(em, this.runId, rejections);
     // Only once the transaction is through do the new users count as seen.
@@ -509,11 +551,59 @@ class RunContext {
   }
 
   /**
+   * Asks the HR system about every user this run lists as missing from the listing. Found and
+   * active: taken off the list, counted `confirmedPresent` and re-synced from that answer. Gone
+   * (null) or inactive: stays listed. Unknown (the look-up failed, or the record was unreadable):
+   * the run fails — nobody is deactivated on doubt. Returns how many were taken off.
+   */
+  private async confirmMissing(confirm: Confirm): Promise<number> {
+    const listed = await pendingMissing(this.em, this.runId);
+    const outcome = await confirmAbsent(listed.map((u) => u.externalId), confirm);
+    const present = new Set(outcome.present.map((e) => e.externalId));
+    const keep = new Set([...present, ...outcome.unknown]);
+    const drop = listed.filter((u) => keep.has(u.externalId)).map((u) => u.userId);
+    this.guard();
+    await dropPendingDeactivations(this.em, this.runId, drop);
+    this.counts.confirmedPresent += present.size;
+    this.log.info({ missing: listed.length, confirmedPresent: present.size, confirmedGone: outcome.gone, unconfirmed: outcome.unknown.length, lookups: outcome.calls }, 'absent users confirmed at the HR system');
+    if (outcome.present.length > 0) {
+      // Re-synced from the look-up's answer, like a record of the listing (never counted as seen twice).
+      const prepared = this.prepare(outcome.present);
+      await this.processBatch({ ...prepared, seen: 0 }, true);
+    }
+    if (outcome.unknown.length > 0) {
+      throw new AppError(
+        'listing_failed',
+        `${outcome.unknown.length} of ${listed.length} users absent from the listing could not be confirmed at the HR system (${outcome.error ?? 'their records could not be read'}); nobody was deactivated`,
+        { retryable: true },
+      );
+    }
+    return drop.length;
+  }
+
+  /** Dry run: the same confirmations (look-ups only read the HR system), nothing written. */
+  private async confirmMissingDry(confirm: Confirm): Promise<number> {
+    const ids = await unseenExternalIds(this.em, this.cc.id, this.memory.seen.bytes());
+    const outcome = await confirmAbsent(ids, confirm);
+    if (outcome.unknown.length > 0) {
+      throw new AppError('listing_failed', `${outcome.unknown.length} of ${ids.length} users absent from the listing could not be confirmed at the HR system (${outcome.error ?? 'their records could not be read'}); nobody would be deactivated`, { retryable: true });
+    }
+    const present = new Set(outcome.present.map((e) => e.externalId));
+    this.counts.confirmedPresent += present.size;
+    if (this.examples) this.examples.deactivated = this.examples.deactivated.filter((id) => !present.has(id));
+    if (outcome.present.length > 0) {
+      const prepared = this.prepare(outcome.present);
+      await this.processBatch({ ...prepared, seen: 0 }, true);
+    }
+    return present.size;
+  }
+
+  /**
    * After a complete listing: managers, absent users, the threshold. Decides the run's
    * status and returns how many listed deactivations to apply (the caller applies them in
    * the transaction that records the outcome).
    */
-  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date): Promise<number> {
+  async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date, confirm: Confirm | null = null): Promise<number> {
     if (!this.dryRun) this.guard();
     let missing = 0;
     // The two passes over the connector's users are independent (one lists absent users, the
@@ -536,6 +626,18 @@ class RunContext {
       if (linking) {
         const managers = await linking;
         if (managers.unresolved > 0) this.log.info({ unresolvedManagers: managers.unresolved }, 'some managers are not (yet) in the store; links left empty');
+      }
+    }
+    // A listing read page by page can skip someone while HR changes: nobody absent is deactivated
+    // before the HR system, asked by id, says they are gone (no zero-cost shortcut is lost: no
+    // one missing, no request).
+    if (missing > 0 && confirm) {
+      if (!worthConfirming(missing, this.activeBefore, policy)) {
+        this.log.warn({ missing, activeBefore: this.activeBefore }, 'too many users absent from the listing to confirm one by one: held for approval unconfirmed');
+      } else if (this.dryRun) {
+        missing -= await this.confirmMissingDry(confirm);
+      } else {
+        missing -= await this.confirmMissing(confirm);
       }
     }
     const pending = this.dryRun ? this.terminations + missing : await countPendingDeactivations(this.em, this.runId);

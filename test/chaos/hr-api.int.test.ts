@@ -108,6 +108,12 @@ describe.each(['bamboohr', 'personio', 'hibob'] as ConnectorKind[])('%s: each fa
   it('holds (or fails) a page whose records lost their ids, rather than taking them as gone', () => {
     const d = row(c, 'garbage-records');
     if (c === 'hibob') expect(d.reason).toMatch(/incomplete|without id/);
+    else if (c === 'bamboohr') {
+      // Keyset paging cannot go on from a page without ids: the run fails, nobody deactivated.
+      expect(d.statuses).toStrictEqual(['failed']);
+      expect(d.reason).toMatch(/without readable employee ids \(eeid\): keyset paging cannot go on/);
+      expect(d.wrongful).toBe(0);
+    }
     else {
       expect(d.statuses).toStrictEqual(['needs_approval']);
       expect(d.reason).toMatch(/had no readable employee id: their absence is not proven/);

@@ -8,8 +8,9 @@ import { basicCredentials, FakeServer, type FakeReply, type FakeRequest } from '
  * - POST /api/gateway.php/{companyDomain}/v2/datasets/employee/data with
  *   { fields, filter, orderBy, page, pageSize } (pageSize default 100, max 1000) →
  *   { data: [{ fields }], links: { next?, prev? }, meta: { page, pageSize, totalPages, totalItems } };
- * - OData-style filters of the forms `status in ('Active','Inactive')`, `x eq 'v'`,
- *   `lastChanged gt '…'` joined by `and`; anything else is a 422 INVALID_FILTER;
+ * - OData-style filters of the forms `status in ('Active','Inactive')`, `x eq 'v'`, `eeid eq 12`,
+ *   `eeid gt 12`, `lastChanged gt '…'` joined by `and` or by `or` (not both); anything else is
+ *   a 422 INVALID_FILTER (a filter `eeid eq 1 or eeid eq 2 …` is the by-id look-up);
  * - orderBy `<field> asc|desc` whose field must be in `fields` (else 400 UE-1001).
  * Rows come from the recorded pages in fixtures/bamboohr (or generated ones).
  */
@@ -73,9 +74,21 @@ export class FakeBamboohr extends FakeServer {
     return `/api/gateway.php/${this.opts.companyDomain}/v2/datasets/employee/data`;
   }
 
-  /** Requests for dataset page `n`. */
+  /**
+   * Requests for listing page `n`: page number `n`, or a keyset request (`… and eeid gt K`) whose
+   * key has (n - 1) pages of the current rows at or below it. Look-ups by id are not pages.
+   */
   isPage(n: number): (req: FakeRequest) => boolean {
-    return (req) => req.path === this.datasetPath && ((req.body as { page?: number } | undefined)?.page ?? 1) === n;
+    return (req) => {
+      if (req.path !== this.datasetPath) return false;
+      const body = (req.body ?? {}) as { page?: number; pageSize?: number; filter?: unknown };
+      const filter = String(body.filter ?? '');
+      if (/^eeid eq /.test(filter)) return false;
+      const key = /\band\s+eeid\s+gt\s+(\d+)\s*$/i.exec(filter);
+      if (!key) return (body.page ?? 1) === n;
+      const below = this.rows.filter((r) => Number(r.fields.eeid) <= Number(key[1])).length;
+      return 1 + Math.round(below / (body.pageSize ?? 100)) === n;
+    };
   }
 
   protected handle(req: FakeRequest): FakeReply {
@@ -141,28 +154,38 @@ function compare(a: unknown, b: unknown): number {
   return String(a ?? '').localeCompare(String(b ?? ''));
 }
 
-/** The OData subset used by clients: clauses joined by `and`. */
+/**
+ * The OData subset of the docs: clauses joined by `and` or by `or` (never both: 422);
+ * `f in ('a','b')`, `f eq|ne|gt|ge|lt|le 'text'` or a bare number. Numbers compare as numbers,
+ * timestamps as instants, other values as text.
+ */
 function parseFilter(expr: string): ((f: Record<string, unknown>) => boolean) | null {
-  if (/\bor\b/i.test(expr) && /\band\b/i.test(expr)) return null;
+  const hasAnd = /\s+and\s+/i.test(expr);
+  const hasOr = /\s+or\s+/i.test(expr);
+  if (hasAnd && hasOr) return null;
   const preds: Array<(f: Record<string, unknown>) => boolean> = [];
-  for (const clause of expr.split(/\s+and\s+/i)) {
+  for (const clause of expr.split(hasOr ? /\s+or\s+/i : /\s+and\s+/i)) {
     const inM = /^(\w+)\s+in\s+\((.*)\)$/i.exec(clause.trim());
     if (inM) {
       const values = inM[2].split(',').map((v) => v.trim().replace(/^'(.*)'$/, '$1'));
       preds.push((f) => values.includes(String(f[inM[1]])));
       continue;
     }
-    const cmp = /^(\w+)\s+(eq|ne|gt|ge|lt|le)\s+'(.*)'$/i.exec(clause.trim());
+    const cmp = /^(\w+)\s+(eq|ne|gt|ge|lt|le)\s+(?:'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?))$/i.exec(clause.trim());
     if (!cmp) return null;
-    const [, field, op, value] = cmp;
+    const [, field, op, quoted, number] = cmp;
+    const value = quoted !== undefined ? quoted.replaceAll("''", "'") : number;
     preds.push((f) => {
       const v = f[field];
-      if (v === null || v === undefined) return op === 'ne';
+      if (v === null || v === undefined) return op.toLowerCase() === 'ne';
       const a = String(v);
-      // Timestamps compare as instants, other values as text.
-      const ta = Date.parse(a);
-      const tb = Date.parse(value);
-      const c = !Number.isNaN(ta) && !Number.isNaN(tb) ? ta - tb : a.localeCompare(value);
+      let c: number;
+      if (number !== undefined || (/^-?\d+(\.\d+)?$/.test(a) && /^-?\d+(\.\d+)?$/.test(value))) c = Number(a) - Number(value);
+      else {
+        const ta = Date.parse(a);
+        const tb = Date.parse(value);
+        c = !Number.isNaN(ta) && !Number.isNaN(tb) && /^\d{4}-/.test(a) ? ta - tb : a.localeCompare(value);
+      }
       switch (op.toLowerCase()) {
         case 'eq': return c === 0;
         case 'ne': return c !== 0;
@@ -173,5 +196,5 @@ function parseFilter(expr: string): ((f: Record<string, unknown>) => boolean) | 
       }
     });
   }
-  return (f) => preds.every((p) => p(f));
+  return hasOr ? (f) => preds.some((p) => p(f)) : (f) => preds.every((p) => p(f));
 }

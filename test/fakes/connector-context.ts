@@ -28,10 +28,13 @@ export function testContext(opts: { since?: Date | null; includeInactive?: boole
 export function fastDeps(retry: ConnectorHttpDeps['retry'] = {}) {
   const sleeps: number[] = [];
   const clients: HttpClient[] = [];
+  /** Called at each would-be wait: a test changes the fake vendor "while" the client waits. */
+  const hooks: { onSleep?: (ms: number) => void } = {};
   const deps: ConnectorHttpDeps = {
     retry: { maxRetries: 4, baseDelayMs: 10, maxDelayMs: 100, ...retry },
     sleep: async (ms) => {
       sleeps.push(ms);
+      hooks.onSleep?.(ms);
     },
     random: () => 0.5,
     onClient: (c) => clients.push(c),
@@ -40,6 +43,7 @@ export function fastDeps(retry: ConnectorHttpDeps['retry'] = {}) {
     deps,
     sleeps,
     clients,
+    hooks,
     /** HTTP attempts made by the last client (the connector's own counter). */
     get requests(): number {
       return clients.at(-1)?.stats.requests ?? 0;

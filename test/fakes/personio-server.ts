@@ -10,7 +10,8 @@ import { FakeServer, type FakeReply, type FakeRequest } from './fake-server.js';
  * - bearer tokens ("papi-…") on GET /v1/company/employees; an unknown/expired token → 401;
  *   every successful response carries the token to use next in its Authorization header;
  * - limit (max 100) / offset (records) pagination, updated_since filter (ISO 8601);
- *   response { success, metadata: { total_elements, current_page, total_pages }, offset, limit, data }.
+ *   response { success, metadata: { total_elements, current_page, total_pages }, offset, limit, data };
+ * - GET /v1/company/employees/{employee_id} → { success, data: { type, attributes } }, 404 when unknown.
  * Scripted token behaviour: `tokenMaxUses` (a token expires after N data requests),
  * `rotateTokens` (the legacy one-time tokens: each response hands out a new one, the old one
  * dies), and `expireTokens()` to expire every token at a chosen moment.
@@ -92,6 +93,8 @@ export class FakePersonio extends FakeServer {
   protected handle(req: FakeRequest): FakeReply {
     if (req.method === 'POST' && req.path === '/v1/auth') return this.auth(req);
     if (req.method === 'GET' && req.path === '/v1/company/employees') return this.employees(req);
+    const byId = /^\/v1\/company\/employees\/([^/]+)$/.exec(req.path);
+    if (req.method === 'GET' && byId) return this.employee(req, decodeURIComponent(byId[1]));
     return { status: 404, body: { success: false, error: { code: 404, message: 'Not found' } } };
   }
 
@@ -113,14 +116,45 @@ export class FakePersonio extends FakeServer {
     return { status: 200, body: { success: true, data: { token: this.issue() } } };
   }
 
-  private employees(req: FakeRequest): FakeReply {
+  /** The bearer token of a data request if it is live (and counts its use), else the 401 to answer. */
+  private useToken(req: FakeRequest): { token: string } | { reply: FakeReply } {
     const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const uses = token ? this.tokens.get(token) : undefined;
     if (!token || uses === undefined || (this.tokenMaxUses !== null && uses >= this.tokenMaxUses)) {
       if (token) this.tokens.delete(token);
-      return { status: 401, body: { success: false, error: { code: 0, message: 'The token has expired or is invalid' } } };
+      return { reply: { status: 401, body: { success: false, error: { code: 0, message: 'The token has expired or is invalid' } } } };
     }
     this.tokens.set(token, uses + 1);
+    return { token };
+  }
+
+  /** The token to hand out with a successful answer (a new one when tokens rotate). */
+  private nextToken(token: string): Record<string, string> {
+    let next = token;
+    if (this.rotateTokens) {
+      this.tokens.delete(token);
+      next = this.issue();
+    }
+    return { Authorization: `Bearer ${next}` };
+  }
+
+  /** GET /v1/company/employees/{employee_id}: one employee, or 404. */
+  private employee(req: FakeRequest, id: string): FakeReply {
+    const t = this.useToken(req);
+    if ('reply' in t) return t.reply;
+    const row = this.rows.find((r) => String(r.attributes.id?.value) === id);
+    if (!row) return { status: 404, body: { success: false, error: { code: 404, message: 'Employee not found' } } };
+    return { status: 200, headers: this.nextToken(t.token), body: { success: true, data: row } };
+  }
+
+  isEmployeeById(req: FakeRequest): boolean {
+    return /^\/v1\/company\/employees\/[^/]+$/.test(req.path);
+  }
+
+  private employees(req: FakeRequest): FakeReply {
+    const t = this.useToken(req);
+    if ('reply' in t) return t.reply;
+    const token = t.token;
 
     let limit = Number(req.query.get('limit') ?? 50);
     let offset = Number(req.query.get('offset') ?? 0);
@@ -143,16 +177,9 @@ export class FakePersonio extends FakeServer {
       limit = Math.max(rows.length, 1);
     }
     const total = rows.length;
-    let headers: Record<string, string> = {};
-    let next = token;
-    if (this.rotateTokens) {
-      this.tokens.delete(token);
-      next = this.issue();
-    }
-    headers = { Authorization: `Bearer ${next}` };
     return {
       status: 200,
-      headers,
+      headers: this.nextToken(token),
       body: {
         success: true,
         metadata: { total_elements: total, current_page: Math.floor(offset / limit), total_pages: Math.ceil(total / limit) },

@@ -14,7 +14,8 @@ let revoked: string;
 const PUBLIC = new Set(['/api/invitations/accept', '/api/openapi.json']);
 
 beforeAll(async () => {
-  h = await startHttpService({ workers: false });
+  // Hundreds of wrong tokens from one client on purpose: the failed-authentication limit is test/http/auth-limits.int.test.ts's.
+  h = await startHttpService({ workers: false, env: { AUTH_FAIL_LIMIT: '1000000' } });
   await h.svc.sync([employee(1), employee(2)]);
   const user = (await h.svc.store.query<{ id: string }>(`select id from users limit 1`))[0].id;
   const rollout = await h.svc.ctx.rollouts().create('acme', { userIds: [user], loginMethod: 'password', sendAt: new Date(Date.now() + 86_400_000).toISOString() });

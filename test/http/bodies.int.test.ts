@@ -78,7 +78,8 @@ beforeAll(async () => {
   const saved = process.env.ACCEPT_RATE_LIMIT_PER_MINUTE;
   process.env.ACCEPT_RATE_LIMIT_PER_MINUTE = '1000000'; // this file tests bodies, not the limit
   try {
-    h = await startHttpService({ workers: false });
+    // hundreds of bulk requests from one token on purpose: the per-token bulk limits are test/http/bulk-limits.int.test.ts's
+    h = await startHttpService({ workers: false, env: { BULK_PER_MINUTE: '100000' } });
   } finally {
     if (saved === undefined) delete process.env.ACCEPT_RATE_LIMIT_PER_MINUTE;
     else process.env.ACCEPT_RATE_LIMIT_PER_MINUTE = saved;

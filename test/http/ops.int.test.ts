@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routesOf, startHttpService, type HttpService } from '../support/http.js';
+import { errorBody, routesOf, sleep, startHttpService, type HttpService } from '../support/http.js';
 import { employee } from '../support/store.js';
 
-/** What operators and client generators read without a token: OpenAPI, health, readiness, metrics. */
+/** What operators and client generators read without a token: OpenAPI, health, readiness; metrics with one. */
 let h: HttpService;
 
 beforeAll(async () => {
-  h = await startHttpService({ workers: false });
+  h = await startHttpService({ workers: false, env: { METRICS_REFRESH_SECONDS: '1' } });
   await h.svc.sync([employee(1), employee(2), employee(3, { email: 'nope' })]);
 });
 afterAll(async () => {
@@ -55,8 +55,18 @@ describe('operations endpoints', () => {
     await h.call('GET', '/api/users', { token: h.tokens.acme.token });
     const r = await h.svc.ctx.rollouts().create('acme', { filter: { status: 'active' }, loginMethod: 'password' });
     await h.svc.ctx.rollouts().fire(r.id); // no workers here: the invitations stay pending
-    const res = await h.call('GET', '/metrics', { token: null });
+    const open = await h.call('GET', '/metrics', { token: null });
+    expect(open.statusCode).toBe(401);
+    expect(errorBody(open).code).toBe('unauthorized');
+    expect((await h.call('GET', '/metrics', { token: h.tokens.acme.token })).statusCode).toBe(401);
+    // the domain figures are read on a timer (here every second), not per scrape
+    let res = await h.call('GET', '/metrics', { token: h.adminToken });
+    for (let i = 0; i < 50 && !/^hrsync_invitations\{state="pending"\} 2$/m.test(res.body); i++) {
+      await sleep(100);
+      res = await h.call('GET', '/metrics', { token: h.adminToken });
+    }
     expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const text = res.body;
     for (const name of ['hrsync_sync_runs', 'hrsync_invitations', 'hrsync_queue_jobs', 'hrsync_http_request_duration_seconds', 'hrsync_sync_run_duration_seconds_bucket']) {

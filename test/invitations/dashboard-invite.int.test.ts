@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpService, type HttpService } from '../support/http.js';
 import { employees } from '../support/store.js';
+import { csrfOf, DashboardClient } from '../http/dashboard-client.js';
 
 /** The dashboard's invite confirmation: a second submit of the same page shows the rollout the first created. */
 let h: HttpService;
 let cookie = '';
 let csrf = '';
 
-const setCookies = (res: { headers: Record<string, unknown> }) => {
-  const v = res.headers['set-cookie'];
-  return (Array.isArray(v) ? v : [v]).filter(Boolean).map((c) => String(c).split(';')[0]!);
-};
 const form = (fields: Array<[string, string]>) => fields.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
 const post = (url: string, fields: Array<[string, string]>) =>
   h.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form([['_csrf', csrf], ...fields]) });
@@ -18,18 +15,12 @@ const post = (url: string, fields: Array<[string, string]>) =>
 beforeAll(async () => {
   h = await startHttpService({ workers: false });
   await h.svc.sync(employees(3));
-  const page = await h.app.inject({ method: 'GET', url: '/dashboard/sign-in' });
-  const nonce = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
-  const signIn = await h.app.inject({
-    method: 'POST',
-    url: '/dashboard/sign-in',
-    headers: { cookie: setCookies(page).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: form([['_csrf', nonce], ['token', h.tokens.acme.token]]),
-  });
-  expect(signIn.statusCode).toBe(303);
-  cookie = setCookies(signIn).filter((c) => c.startsWith('hrsync_session=')).join('; ');
-  const users = await h.app.inject({ method: 'GET', url: '/dashboard/orgs/acme/users', headers: { cookie } });
-  csrf = /name="_csrf" value="([^"]+)"/.exec(users.body)![1]!;
+  // The browser's part (cookie jar: the session and the CSRF secret; the forms' tokens).
+  const browser = new DashboardClient(h.app);
+  expect((await browser.signIn(h.tokens.acme.token)).statusCode).toBe(303);
+  const users = await browser.get('/dashboard/orgs/acme/users');
+  cookie = browser.cookieHeader();
+  csrf = csrfOf(users.body);
 });
 afterAll(async () => {
   await h?.close();
@@ -56,5 +47,18 @@ describe('dashboard invite confirmation', () => {
     // a new preview is a new key: a deliberate second rollout is possible
     const again = await post('/dashboard/orgs/acme/invite', [['step', 'preview'], ...state]);
     expect(/name="submissionKey" value="([^"]+)"/.exec(again.body)![1]).not.toBe(key);
+  });
+
+  it('previews an address stored before the one address rule as skipped (invalid_email), as firing would', async () => {
+    const ids = await h.svc.userIds();
+    // a row from before the validator: the store took it, the mailer would not
+    await h.svc.store.query(`update users set email = '.legacy.' || email where id = $1`, [ids[0]]);
+    await h.svc.store.query(`update invitations set status = 'revoked' where status in ('pending', 'sending', 'sent')`);
+    await h.svc.store.query(`update users set access = 'none'`);
+    const state: Array<[string, string]> = [['selection', 'ids'], ...ids.map((id): [string, string] => ['userIds', id]), ['loginMethod', 'sso'], ['when', 'now']];
+    const preview = await post('/dashboard/orgs/acme/invite', [['step', 'preview'], ...state]);
+    expect(preview.statusCode).toBe(200);
+    expect(/data-preview-invite>([^<]*)</.exec(preview.body)![1]).toBe(String(ids.length - 1));
+    expect(preview.body).toMatch(/<tr[^>]*data-reason="invalid_email"/);
   });
 });

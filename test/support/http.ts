@@ -53,6 +53,7 @@ export async function startHttpService(opts: { env?: Record<string, string>; wor
       rules: svc.workers?.rules ?? ctx.rules(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
+      enqueueWebhookEvents: ctx.enqueueWebhookEvents,
       tokens: new TokenVerifier(ctx.em, ctx.config.adminToken, 0),
       readiness: () => readiness(ctx.em, ctx.config.redisUrl),
     });

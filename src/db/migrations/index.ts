@@ -3,7 +3,10 @@ import { Migration20261126010000_rollouts } from './Migration20261126010000_roll
 import { Migration20261126020000_service } from './Migration20261126020000_service.js';
 import { Migration20261127000000_users_org_seq } from './Migration20261127000000_users_org_seq.js';
 import { Migration20261205120000_one_live_invitation } from './Migration20261205120000_one_live_invitation.js';
+import { Migration20261205130000_connector_records } from './Migration20261205130000_connector_records.js';
+import { Migration20261205150000_dashboard_sessions } from './Migration20261205150000_dashboard_sessions.js';
 import { Migration20261205170000_lifecycle } from './Migration20261205170000_lifecycle.js';
+import { Migration20261205180000_push } from './Migration20261205180000_push.js';
 
 /** Every migration, in order. Listed here (not globbed) so tsx and the compiled build find the same set. */
 export const migrationsList = [
@@ -12,5 +15,8 @@ export const migrationsList = [
   { name: 'Migration20261126020000_service', class: Migration20261126020000_service },
   { name: 'Migration20261127000000_users_org_seq', class: Migration20261127000000_users_org_seq },
   { name: 'Migration20261205120000_one_live_invitation', class: Migration20261205120000_one_live_invitation },
+  { name: 'Migration20261205130000_connector_records', class: Migration20261205130000_connector_records },
+  { name: 'Migration20261205150000_dashboard_sessions', class: Migration20261205150000_dashboard_sessions },
   { name: 'Migration20261205170000_lifecycle', class: Migration20261205170000_lifecycle },
+  { name: 'Migration20261205180000_push', class: Migration20261205180000_push },
 ];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { sqlOne } from '../../db/sql.js';
+import type { AuthLimiter } from '../auth-limiter.js';
 import type { HttpDeps } from '../deps.js';
 import { SCRIPT } from './assets/script.js';
 import { ICON_SVG } from './assets/icon.js';
@@ -8,7 +8,7 @@ import { STYLES } from './assets/styles.js';
 import { html, path, type HtmlValue } from './html.js';
 import { layout, type Notice, type Org, type PageContext, type Section } from './layout.js';
 import { heldRunCount } from './queries.js';
-import { parseCookies, SESSION_COOKIE, SessionCodec, type DashboardPrincipal, type Session } from './session.js';
+import { SESSION_COOKIE, SessionStore, type DashboardPrincipal, type Session } from './session.js';
 
 /** What a route sends for a status other than 200: rendered by the dashboard's error handler. */
 export class PageError extends Error {
@@ -32,14 +32,14 @@ function asset(name: string, ext: string, body: string, type: string): Asset {
   return { url: `/dashboard/assets/${name}.${hash}.${ext}`, body, type, etag: `"${hash}"` };
 }
 
-/** Shared by every dashboard route: the services, the session codec and the fingerprinted assets. */
+/** Shared by every dashboard route: the services, the session store and the fingerprinted assets. */
 export class Dashboard {
-  readonly codec: SessionCodec;
+  readonly sessionStore: SessionStore;
   readonly assets: { css: Asset; js: Asset; icon: Asset };
   private readonly sessions = new WeakMap<FastifyRequest, Session>();
 
-  constructor(readonly deps: HttpDeps) {
-    this.codec = new SessionCodec(deps.config.adminToken);
+  constructor(readonly deps: HttpDeps, readonly authLimiter: AuthLimiter) {
+    this.sessionStore = new SessionStore(deps.em, deps.config.adminToken);
     this.assets = {
       css: asset('app', 'css', STYLES, 'text/css; charset=utf-8'),
       js: asset('app', 'js', SCRIPT, 'text/javascript; charset=utf-8'),
@@ -55,16 +55,32 @@ export class Dashboard {
     return this.deps.config.organizations.map((o) => ({ id: o.id, name: o.name }));
   }
 
-  /** The request's session, checked: signature, expiry, and for an organization token, not revoked since. */
+  /** The request's session, checked in the store: not signed out, not expired, its token not revoked or replaced. */
   async load(request: FastifyRequest): Promise<Session | null> {
-    const s = this.codec.decode(parseCookies(request.headers.cookie)[SESSION_COOKIE]);
+    if (this.sessions.has(request)) return this.sessions.get(request)!;
+    const s = await this.sessionStore.load(request.cookies?.[SESSION_COOKIE]);
     if (!s) return null;
-    if (s.principal.kind === 'organization') {
-      const live = await sqlOne(this.deps.em(), `select 1 from api_tokens where id = ? and organization_id = ? and revoked_at is null`, [s.principal.tokenId, s.principal.organizationId]);
-      if (!live) return null;
-    }
     this.sessions.set(request, s);
     return s;
+  }
+
+  /**
+   * A CSRF token for this request's forms (@fastify/csrf-protection: its secret in a signed
+   * cookie, the token bound to the session, so a token from before sign-in or of another
+   * session is refused).
+   */
+  csrfToken(request: FastifyRequest, reply: FastifyReply): string {
+    return reply.generateCsrf({ userInfo: csrfUserInfo(this.loaded(request)) } as never);
+  }
+
+  /** The session loaded for this request, if any (no store round trip). */
+  loaded(request: FastifyRequest): Session | null {
+    return this.sessions.get(request) ?? null;
+  }
+
+  /** Cookie options for the dashboard's cookies: HttpOnly, SameSite, Secure when APP_URL is https. */
+  cookieOptions(maxAgeSeconds?: number): { path: string; httpOnly: true; sameSite: 'lax'; secure: boolean; maxAge?: number } {
+    return { path: '/dashboard', httpOnly: true, sameSite: 'lax', secure: this.deps.config.http.cookieSecure, ...(maxAgeSeconds !== undefined ? { maxAge: maxAgeSeconds } : {}) };
   }
 
   session(request: FastifyRequest): Session {
@@ -117,6 +133,11 @@ export class Dashboard {
     const notice = opts.notice === undefined ? noticeFromQuery(request.query) : opts.notice;
     return reply.code(opts.status ?? 200).type('text/html; charset=utf-8').send(layout(ctx, { ...opts, notice }));
   }
+}
+
+/** What a CSRF token is bound to: the session (by a hash of its id), or nobody yet (the sign-in form). */
+export function csrfUserInfo(s: Session | null): string {
+  return s ? createHash('sha256').update(s.id).digest('base64url') : 'signed-out';
 }
 
 /** After a POST: back to a page, with a notice or error code from the fixed list below. */

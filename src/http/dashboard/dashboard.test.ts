@@ -3,7 +3,6 @@ import { asForm, field, fields, parseForm } from './forms.js';
 import { escapeHtml } from '../../lib/html-escape.js';
 import { html, path, raw } from './html.js';
 import { safeNext } from './pages/auth.js';
-import { parseCookies, serializeCookie, SessionCodec } from './session.js';
 import { formatDuration, nextRun, utcToZonedLocal, zonedTimeToUtc } from './time.js';
 
 describe('html templates', () => {
@@ -27,33 +26,8 @@ describe('html templates', () => {
   });
 });
 
-describe('sessions', () => {
-  const codec = new SessionCodec('an-admin-token');
-
-  it('round-trips a signed session and names the token by id only', () => {
-    const s = codec.create({ kind: 'organization', organizationId: 'acme', tokenId: 't-1' }, 1_000);
-    const cookie = codec.encode(s);
-    expect(codec.decode(cookie, 2_000)).toEqual(s);
-    expect(Buffer.from(cookie.split('.')[0], 'base64url').toString()).not.toContain('an-admin-token');
-  });
-
-  it('refuses a tampered, expired or foreign session', () => {
-    const s = codec.create({ kind: 'admin' }, 1_000);
-    const cookie = codec.encode(s);
-    const [data, sig] = cookie.split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(data, 'base64url').toString()), k: 'a', e: Date.now() + 1e9 })).toString('base64url');
-    expect(codec.decode(`${forged}.${sig}`)).toBeNull();
-    expect(codec.decode(cookie, s.exp + 1)).toBeNull();
-    expect(new SessionCodec('another-admin-token').decode(cookie, 2_000)).toBeNull();
-    expect(codec.decode('garbage', 2_000)).toBeNull();
-    expect(codec.decode(undefined)).toBeNull();
-  });
-
-  it('parses and writes cookies with HttpOnly and SameSite', () => {
-    expect(parseCookies('a=1; hrsync_session=x%3Dy; a=2')).toEqual({ a: '1', hrsync_session: 'x=y' });
-    expect(serializeCookie('s', 'v', { path: '/dashboard', maxAgeSeconds: 60, secure: true })).toBe('s=v; Path=/dashboard; HttpOnly; SameSite=Lax; Max-Age=60; Secure');
-  });
-
+// Sessions live in PostgreSQL now (session.ts): their tests go through HTTP, test/http/sessions.int.test.ts.
+describe('sign-in redirects', () => {
   it('follows only dashboard paths after signing in', () => {
     expect(safeNext('/dashboard/orgs/acme/users?q=1')).toBe('/dashboard/orgs/acme/users?q=1');
     for (const bad of ['https://evil.example/', '//evil.example/dashboard', '/dashboard//evil', '/api/users', '/dashboard\\x', '/dashboard/sign-in', undefined]) expect(safeNext(bad)).toBeNull();

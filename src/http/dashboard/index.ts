@@ -1,8 +1,11 @@
+import csrfProtection from '@fastify/csrf-protection';
+import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage, isAppError } from '../../lib/errors.js';
+import type { AuthLimiter } from '../auth-limiter.js';
 import type { HttpDeps } from '../deps.js';
-import { httpStatus } from '../errors.js';
-import { Dashboard, PageError } from './context.js';
+import { httpStatus, retryAfterOf } from '../errors.js';
+import { csrfUserInfo, Dashboard, PageError } from './context.js';
 import { asForm, field, parseForm } from './forms.js';
 import { html, path } from './html.js';
 import { barePage, layout, noticeBox } from './layout.js';
@@ -14,7 +17,7 @@ import { registerRolloutPages } from './pages/rollouts.js';
 import { registerRulePages } from './pages/rules.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerUserPages } from './pages/users.js';
-import { safeEqual } from './session.js';
+import { cookieSecret, CSRF_COOKIE } from './session.js';
 
 export { Dashboard } from './context.js';
 
@@ -26,53 +29,47 @@ interface DashboardRouteConfig {
 
 const routeConfig = (request: FastifyRequest) => (request.routeOptions.config ?? {}) as DashboardRouteConfig;
 
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
 /**
  * The admin dashboard under /dashboard: server-rendered HTML over the same services and
  * the same tenant rules as the JSON API. Signed in with an organization or admin token
- * (a signed, HttpOnly session cookie); every POST carries the session's CSRF token.
+ (a server-side session: src/http/dashboard/session.ts); every POST carries a CSRF token
+ * (@fastify/csrf-protection); forms are parsed by @fastify/formbody, cookies by @fastify/cookie,
+ * and the security headers come from @fastify/helmet (src/http/security-headers.ts).
  */
-export async function registerDashboard(app: FastifyInstance, deps: HttpDeps): Promise<void> {
-  const dash = new Dashboard(deps);
+export async function registerDashboard(app: FastifyInstance, deps: HttpDeps, authLimiter: AuthLimiter): Promise<void> {
+  const dash = new Dashboard(deps, authLimiter);
+  const secret = cookieSecret(deps.config.adminToken);
 
   await app.register(async (scope) => {
-    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-      done(null, parseForm(typeof body === 'string' ? body : body.toString('utf8')));
+    // Form bodies as parseForm shapes them (every value a list; no __proto__, no NUL).
+    await scope.register(formbody, { parser: (body: string) => parseForm(body) });
+    await scope.register(csrfProtection, {
+      sessionPlugin: '@fastify/cookie',
+      cookieKey: CSRF_COOKIE,
+      cookieOpts: { ...dash.cookieOptions(), signed: true },
+      getToken: (request: FastifyRequest) => field(asForm(request.body), '_csrf'),
+      getUserInfo: (request: FastifyRequest) => csrfUserInfo(dash.loaded(request)),
+      csrfOpts: { hmacKey: secret },
     });
 
     scope.addHook('onRequest', async (request, reply) => {
-      reply.header('content-security-policy', CSP);
-      reply.header('x-frame-options', 'DENY');
-      reply.header('x-content-type-options', 'nosniff');
-      reply.header('referrer-policy', 'same-origin');
-      reply.header('cross-origin-opener-policy', 'same-origin');
+      if (request.routeOptions.url === '/dashboard/assets/:file') return;
       reply.header('cache-control', 'no-store');
       const cfg = routeConfig(request);
-      if (cfg.dashboardPublic) return;
-      if (await dash.load(request)) return;
+      // A signed-in user's pages carry a CSRF token bound to the session.
+      const signedIn = await dash.load(request);
+      if (signedIn) signedIn.csrf = dash.csrfToken(request, reply);
+      if (cfg.dashboardPublic || signedIn) return;
       // Not signed in (or the session expired, or its token was revoked).
       if (cfg.dashboardJson) return reply.code(401).send({ error: { code: 'unauthorized', message: 'sign in to the dashboard' } });
       const next = request.method === 'GET' ? request.url : undefined;
       return reply.code(303).header('location', path(['sign-in'], { next })).send();
     });
 
-    // Every POST of a signed-in user carries the session's CSRF token in a hidden field.
-    scope.addHook('preHandler', async (request) => {
-      if (request.method !== 'POST' || routeConfig(request).dashboardPublic) return;
-      const given = field(asForm(request.body), '_csrf');
-      if (!given || !safeEqual(given, dash.session(request).csrf)) {
-        throw new PageError(403, 'Forbidden', 'This form expired or was not sent from the dashboard. Go back, reload the page and try again.');
-      }
+    // Every POST — the sign-in form's too (login CSRF) — carries a CSRF token in a hidden field.
+    scope.addHook('preHandler', (request, reply, done) => {
+      if (request.method !== 'POST') return done();
+      scope.csrfProtection(request, reply, done);
     });
 
     scope.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
@@ -92,6 +89,10 @@ export async function registerDashboard(app: FastifyInstance, deps: HttpDeps): P
         } else {
           deps.log.error({ code: err.code, err: err.message, url: request.routeOptions.url }, 'dashboard request failed');
         }
+      } else if ((e as { code?: string })?.code === 'FST_CSRF_INVALID_TOKEN' || (e as { code?: string })?.code === 'FST_CSRF_MISSING_SECRET') {
+        status = 403;
+        title = 'Forbidden';
+        message = 'This form expired or was not sent from the dashboard. Go back, reload the page and try again.';
       } else if (e?.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
         status = e.statusCode;
         title = status === 413 ? 'Too large' : status === 429 ? 'Too many requests' : 'Bad request';
@@ -99,6 +100,8 @@ export async function registerDashboard(app: FastifyInstance, deps: HttpDeps): P
       } else {
         deps.log.error({ err: errorMessage(e), url: request.routeOptions.url }, 'dashboard request failed');
       }
+      const retryAfter = retryAfterOf(err);
+      if (retryAfter !== null) reply.header('retry-after', String(retryAfter));
       if (routeConfig(request).dashboardJson) return reply.code(status).send({ error: { code: status === 404 ? 'not_found' : 'error', message } });
       const body = html`<div class="page-head"><div><h1>${title}</h1></div></div>${noticeBox({ kind: status >= 500 ? 'error' : 'warn', text: message })}<p><a href="${path([])}">Back to the dashboard</a></p>`;
       let session = null;

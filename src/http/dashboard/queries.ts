@@ -233,10 +233,19 @@ interface CandidateRow {
   pending: boolean;
 }
 
+/**
+ * An address of the plain shape — dot-atom local part, LDH labels, at least two — which the one
+ * validator (src/domain/email-address.ts) always accepts within the length limits checked
+ * beside it. Bound as parameters: the pattern is full of `?`.
+ */
+const PLAIN_ADDRESS = "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$";
+const NUMERIC_TOP_LABEL = '\\.[0-9]+$';
+
 const toCandidate = (r: CandidateRow): RolloutCandidate => ({
   id: r.id, status: r.status, access: r.access,
-  // planRollout only asks whether there is an address: the addresses themselves stay in the database.
-  email: r.has_email ? 'present' : null,
+  // Rows counted per combination have a plain address (or none): a plain one stands in for
+  // theirs, which stay in the database. Other addresses are passed to planRollout as they are.
+  email: r.has_email ? 'plain@address.example' : null,
   pendingElsewhere: r.pending,
 });
 
@@ -265,31 +274,37 @@ export interface RolloutPreview {
  */
 export async function previewRollout(em: EntityManager, organizationId: string, sel: Selection, resend: boolean, examplesPerReason = 5): Promise<RolloutPreview> {
   const { where, params } = selectionWhere(organizationId, sel);
+  const candidates = `select u.id, u.seq, u.status, u.access, u.email, (u.email is not null) as has_email,
+                             (u.email is null or (u.email ~ ? and u.email !~ ? and length(u.email) <= 254 and length(split_part(u.email, '@', 1)) <= 64)) as plain,
+                             exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending')) as pending
+                        from users u where ${where.join(' and ')}`;
+  const cparams = [PLAIN_ADDRESS, NUMERIC_TOP_LABEL, ...params];
+  // Addresses of the plain shape are ones the validator takes: counted per combination. The
+  // rest (stored before the one address rule) are few, and each is judged by the validator itself.
   const groups = await sql<CandidateRow & { n: string; sample: string[] }>(
     em,
     `select c.status, c.access, c.has_email, c.pending, count(*) as n, (array_agg(c.id order by c.seq))[1:${Math.max(1, Math.floor(examplesPerReason))}] as sample
-       from (select u.id, u.seq, u.status, u.access, (u.email is not null) as has_email,
-                    exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending')) as pending
-               from users u where ${where.join(' and ')}) c
+       from (${candidates}) c where c.plain
       group by c.status, c.access, c.has_email, c.pending`,
-    params,
+    cparams,
   );
+  const odd = await sql<CandidateRow & { email: string }>(em, `select c.id, c.status, c.access, c.has_email, c.pending, c.email from (${candidates}) c where not c.plain order by c.seq`, cparams);
   let matched = 0;
   let invite = 0;
   const skipped: Partial<Record<SkipReason, number>> = {};
   const exampleIds: Partial<Record<SkipReason, string[]>> = {};
-  for (const g of groups) {
-    const n = Number(g.n);
+  const count = (reason: SkipReason | null, n: number, sample: string[]) => {
     matched += n;
-    const reason = skipReasonOf(toCandidate({ ...g, id: g.sample[0] }), resend);
     if (!reason) {
       invite += n;
-      continue;
+      return;
     }
     skipped[reason] = (skipped[reason] ?? 0) + n;
     const list = (exampleIds[reason] ??= []);
-    for (const id of g.sample) if (list.length < examplesPerReason) list.push(id);
-  }
+    for (const id of sample) if (list.length < examplesPerReason) list.push(id);
+  };
+  for (const g of groups) count(skipReasonOf(toCandidate({ ...g, id: g.sample[0] }), resend), Number(g.n), g.sample);
+  for (const r of odd) count(skipReasonOf({ ...toCandidate(r), email: r.email }, resend), 1, [r.id]);
   if (sel.userIds) {
     // Asked for by id but not in the organization: planRollout's not_found.
     const missing = new Set(sel.userIds).size - matched;
@@ -343,9 +358,9 @@ export async function rolloutSkippedUsers(em: EntityManager, rollout: RolloutRec
   // Users created after the rollout fired were never part of it.
   where.push('u.created_at <= ?');
   params.push(new Date(rollout.startedAt));
-  const rows = await sql<CandidateRow & { first_name: string | null; last_name: string | null; external_id: string | null }>(
+  const rows = await sql<CandidateRow & { email: string | null; first_name: string | null; last_name: string | null; external_id: string | null }>(
     em,
-    `select u.id, u.status, u.access, (u.email is not null) as has_email, u.first_name, u.last_name, u.external_id,
+    `select u.id, u.status, u.access, u.email, (u.email is not null) as has_email, u.first_name, u.last_name, u.external_id,
             exists (select 1 from invitations i where i.user_id = u.id and i.status in ('pending', 'sending') and i.rollout_id <> ?) as pending
        from users u
       where ${where.join(' and ')} and not exists (select 1 from invitations i where i.rollout_id = ? and i.user_id = u.id)
@@ -353,7 +368,7 @@ export async function rolloutSkippedUsers(em: EntityManager, rollout: RolloutRec
     [rollout.id, ...params, rollout.id, limit],
   );
   return rows.flatMap((r) => {
-    const reason = skipReasonOf(toCandidate(r), rollout.resend);
+    const reason = skipReasonOf({ ...toCandidate(r), email: r.email }, rollout.resend);
     return reason ? [{ userId: r.id, firstName: r.first_name, lastName: r.last_name, externalId: r.external_id, reason, at: null }] : [];
   });
 }

@@ -1,82 +1,88 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { sql, sqlOne } from '../../db/sql.js';
 
 /**
- * Dashboard sessions: a signed cookie (HMAC-SHA256), no server-side state. The key is
- * derived from the admin token, so every API replica accepts the same cookie and rotating
- * the admin token signs everybody out; without an admin token a per-process key is used.
- * The cookie names the principal (admin, or an organization token by id — never the token
- * itself), the session's CSRF token and its expiry.
+ * Dashboard sessions, kept server-side in PostgreSQL (table dashboard_sessions). The cookie
+ * carries a random id (256 bits); the store keeps only its hash. Signing out deletes the row,
+ * so an old cookie is refused at once; revoking an organization token ends its sessions;
+ * an admin session is bound to the admin token's fingerprint, so a new admin token ends
+ * every admin session. Admin sessions are shorter than organization sessions.
  */
 export type DashboardPrincipal = { kind: 'admin' } | { kind: 'organization'; organizationId: string; tokenId: string };
 
 export interface Session {
+  /** The session's id as the cookie carries it (never logged). */
+  id: string;
   principal: DashboardPrincipal;
-  /** The per-session CSRF token every form posts back in `_csrf`. */
+  /** This request's CSRF token (from @fastify/csrf-protection, bound to the session), for the forms. */
   csrf: string;
   /** Expiry, ms since the epoch. */
   exp: number;
 }
 
 export const SESSION_COOKIE = 'hrsync_session';
-/** Before sign-in: a double-submit token for the sign-in form (login CSRF). */
-export const SIGN_IN_COOKIE = 'hrsync_sign_in';
+/** The CSRF secret's cookie (@fastify/csrf-protection): signed, HttpOnly, for the dashboard's path only. */
+export const CSRF_COOKIE = 'hrsync_csrf';
 export const SESSION_TTL_MS = 12 * 3_600_000;
+export const ADMIN_SESSION_TTL_MS = 3_600_000;
 
-interface Payload {
-  v: 1;
-  k: 'a' | 'o';
-  o?: string;
-  t?: string;
-  c: string;
-  e: number;
+export function sessionTtlMs(p: DashboardPrincipal): number {
+  return p.kind === 'admin' ? ADMIN_SESSION_TTL_MS : SESSION_TTL_MS;
 }
 
-export class SessionCodec {
-  private readonly key: Buffer;
+const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
-  constructor(adminToken: string | null) {
-    this.key = adminToken ? createHmac('sha256', adminToken).update('hrsync dashboard session v1').digest() : randomBytes(32);
-  }
-
-  private sign(data: string): string {
-    return createHmac('sha256', this.key).update(data).digest('base64url');
-  }
-
-  create(principal: DashboardPrincipal, now = Date.now()): Session {
-    return { principal, csrf: randomToken(), exp: now + SESSION_TTL_MS };
-  }
-
-  encode(s: Session): string {
-    const p: Payload = s.principal.kind === 'admin'
-      ? { v: 1, k: 'a', c: s.csrf, e: s.exp }
-      : { v: 1, k: 'o', o: s.principal.organizationId, t: s.principal.tokenId, c: s.csrf, e: s.exp };
-    const data = Buffer.from(JSON.stringify(p)).toString('base64url');
-    return `${data}.${this.sign(data)}`;
-  }
-
-  decode(value: string | undefined, now = Date.now()): Session | null {
-    if (!value || value.length > 1024) return null;
-    const dot = value.indexOf('.');
-    if (dot <= 0) return null;
-    const data = value.slice(0, dot);
-    if (!safeEqual(value.slice(dot + 1), this.sign(data))) return null;
-    let p: Payload;
-    try {
-      p = JSON.parse(Buffer.from(data, 'base64url').toString('utf8')) as Payload;
-    } catch {
-      return null;
-    }
-    if (p?.v !== 1 || typeof p.c !== 'string' || typeof p.e !== 'number' || p.e <= now) return null;
-    if (p.k === 'a') return { principal: { kind: 'admin' }, csrf: p.c, exp: p.e };
-    if (p.k === 'o' && typeof p.o === 'string' && typeof p.t === 'string') {
-      return { principal: { kind: 'organization', organizationId: p.o, tokenId: p.t }, csrf: p.c, exp: p.e };
-    }
-    return null;
-  }
+interface SessionRow {
+  kind: 'admin' | 'organization';
+  organization_id: string | null;
+  token_id: string | null;
+  expires_at: Date;
 }
 
-export function randomToken(): string {
-  return randomBytes(18).toString('base64url');
+export class SessionStore {
+  /** The admin token's fingerprint (a keyed hash: the token cannot be read back from it). */
+  private readonly adminKey: string | null;
+
+  constructor(private readonly em: () => EntityManager, adminToken: string | null) {
+    this.adminKey = adminToken ? createHmac('sha256', adminToken).update('hrsync dashboard admin session v2').digest('hex') : null;
+  }
+
+  async create(principal: DashboardPrincipal, now = Date.now()): Promise<Session> {
+    if (principal.kind === 'admin' && !this.adminKey) throw new Error('no admin token: no admin session');
+    const id = randomBytes(32).toString('base64url');
+    const exp = now + sessionTtlMs(principal);
+    // Expired rows go as new ones come (the index on expires_at keeps this a short range scan).
+    await sql(this.em(), `delete from dashboard_sessions where id_hash in (select id_hash from dashboard_sessions where expires_at < now() limit 100)`);
+    await sql(
+      this.em(),
+      `insert into dashboard_sessions (id_hash, kind, organization_id, token_id, admin_key, expires_at) values (?, ?, ?, ?, ?, ?)`,
+      principal.kind === 'admin'
+        ? [sha256hex(id), 'admin', null, null, this.adminKey, new Date(exp)]
+        : [sha256hex(id), 'organization', principal.organizationId, principal.tokenId, null, new Date(exp)],
+    );
+    return { id, principal, csrf: '', exp };
+  }
+
+  /** The live session the cookie names, or null: unknown, signed out, expired, or its token revoked or replaced. */
+  async load(id: string | undefined): Promise<Session | null> {
+    if (!id || id.length > 100 || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
+    const row = await sqlOne<SessionRow>(
+      this.em(),
+      `select s.kind, s.organization_id, s.token_id, s.expires_at
+         from dashboard_sessions s left join api_tokens t on t.id = s.token_id
+        where s.id_hash = ? and s.expires_at > now()
+          and ((s.kind = 'admin' and s.admin_key = ?) or (s.kind = 'organization' and t.revoked_at is null and t.organization_id = s.organization_id))`,
+      [sha256hex(id), this.adminKey ?? ''],
+    );
+    if (!row) return null;
+    const principal: DashboardPrincipal = row.kind === 'admin' ? { kind: 'admin' } : { kind: 'organization', organizationId: row.organization_id!, tokenId: row.token_id! };
+    return { id, principal, csrf: '', exp: new Date(row.expires_at).getTime() };
+  }
+
+  async revoke(id: string): Promise<void> {
+    await sql(this.em(), `delete from dashboard_sessions where id_hash = ?`, [sha256hex(id)]);
+  }
 }
 
 /** Constant-time comparison of two strings of any length. */
@@ -86,29 +92,10 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(da, db) && a.length === b.length;
 }
 
-export function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!name || name in out) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    try {
-      out[name] = decodeURIComponent(value);
-    } catch {
-      out[name] = value;
-    }
-  }
-  return out;
-}
-
-export function serializeCookie(name: string, value: string, opts: { path: string; maxAgeSeconds?: number; secure: boolean; sameSite?: 'Lax' | 'Strict' }): string {
-  const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${opts.path}`, 'HttpOnly', `SameSite=${opts.sameSite ?? 'Lax'}`];
-  if (opts.maxAgeSeconds !== undefined) parts.push(`Max-Age=${Math.max(0, Math.floor(opts.maxAgeSeconds))}`);
-  if (opts.maxAgeSeconds === 0) parts.push('Expires=Thu, 01 Jan 1970 00:00:00 GMT');
-  if (opts.secure) parts.push('Secure');
-  return parts.join('; ');
+/**
+ * The key that signs the dashboard's cookies (the CSRF secret's): the same on every replica
+ * (derived from the admin token), else per process.
+ */
+export function cookieSecret(adminToken: string | null): string {
+  return adminToken ? createHmac('sha256', adminToken).update('hrsync dashboard cookies v2').digest('base64url') : randomBytes(32).toString('base64url');
 }

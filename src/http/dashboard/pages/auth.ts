@@ -4,10 +4,15 @@ import { PageError, type Dashboard } from '../context.js';
 import { asForm, field } from '../forms.js';
 import { html, path, raw } from '../html.js';
 import { barePage } from '../layout.js';
-import { parseCookies, randomToken, safeEqual, serializeCookie, SESSION_COOKIE, SESSION_TTL_MS, SIGN_IN_COOKIE } from '../session.js';
+import { SESSION_COOKIE, sessionTtlMs } from '../session.js';
 
-/** Where to go after signing in: only a dashboard path of this site (no open redirect). */
+/**
+ * Where to go after signing in: only a dashboard path of this site (no open redirect). A path
+ * the dashboard made is percent-encoded ASCII; any other character cannot go into a Location
+ * header: a 400, not a 500.
+ */
 export function safeNext(next: string | undefined): string | null {
+  if (next && /[^\x20-\x7e]/.test(next)) throw new PageError(400, 'Bad request', 'The address to return to after signing in is not a valid dashboard address.');
   if (!next || next.length > 2000) return null;
   if (!/^\/dashboard(\/|$|\?)/.test(next) || next.includes('//') || next.includes('\\') || /[\u0000-\u001f]/.test(next)) return null;
   if (next.startsWith('/dashboard/sign-')) return null;
@@ -36,44 +41,42 @@ function signInPage(dash: Dashboard, opts: { nonce: string; next: string | null;
 }
 
 export function registerAuthRoutes(app: FastifyInstance, dash: Dashboard): void {
-  const secure = (request: { protocol: string }) => request.protocol === 'https';
-
   app.get('/dashboard/sign-in', { config: { dashboardPublic: true } }, async (request, reply) => {
     const q = request.query as Record<string, string | undefined>;
     const next = safeNext(q.next);
     if (await dash.load(request)) return reply.code(303).header('location', next ?? path([])).send();
-    const nonce = parseCookies(request.headers.cookie)[SIGN_IN_COOKIE] || randomToken();
-    reply.header('set-cookie', serializeCookie(SIGN_IN_COOKIE, nonce, { path: '/dashboard/sign-in', maxAgeSeconds: 3600, secure: secure(request) }));
-    return reply.type('text/html; charset=utf-8').send(signInPage(dash, { nonce, next, error: q.expired ? 'Your session ended; sign in again.' : undefined }));
+    // Login CSRF: the form carries a token of the CSRF secret's cookie (@fastify/csrf-protection), checked on POST.
+    return reply.type('text/html; charset=utf-8').send(signInPage(dash, { nonce: dash.csrfToken(request, reply), next, error: q.expired ? 'Your session ended; sign in again.' : undefined }));
   });
 
-  app.post('/dashboard/sign-in', { config: { dashboardPublic: true, rateLimit: { max: 30, timeWindow: '1 minute' } } }, async (request, reply) => {
+  // The form's CSRF token is checked by the dashboard's preHandler; a wrong token counts against the client (AuthLimiter).
+  app.post('/dashboard/sign-in', { config: { dashboardPublic: true } }, async (request, reply) => {
     const form = asForm(request.body);
-    const cookie = parseCookies(request.headers.cookie)[SIGN_IN_COOKIE];
-    const given = field(form, '_csrf');
-    // Login CSRF: the form's token must match the cookie set with the form (double submit).
-    if (!cookie || !given || !safeEqual(cookie, given)) throw new PageError(403, 'Forbidden', 'The sign-in form expired or was not sent from this site. Reload the page and try again.');
     const next = safeNext(field(form, 'next'));
     const token = field(form, 'token') ?? '';
+    const failed = (error: string) => reply.code(401).type('text/html; charset=utf-8').send(signInPage(dash, { nonce: dash.csrfToken(request, reply), next, error }));
+    await dash.authLimiter.check(request.ip);
     const principal = await dash.deps.tokens.verify(token);
     if (!principal) {
-      return reply.code(401).type('text/html; charset=utf-8').send(signInPage(dash, { nonce: cookie, next, error: 'That token is not valid, or it was revoked.' }));
+      await dash.authLimiter.fail(request.ip);
+      return failed('That token is not valid, or it was revoked.');
     }
     if (principal.kind === 'organization' && !dash.organizations().some((o) => o.id === principal.organizationId)) {
-      return reply.code(401).type('text/html; charset=utf-8').send(signInPage(dash, { nonce: cookie, next, error: 'That token belongs to an organization this service does not serve.' }));
+      return failed('That token belongs to an organization this service does not serve.');
     }
-    const session = dash.codec.create(principal);
-    reply.header('set-cookie', [
-      serializeCookie(SESSION_COOKIE, dash.codec.encode(session), { path: '/dashboard', maxAgeSeconds: SESSION_TTL_MS / 1000, secure: secure(request) }),
-      serializeCookie(SIGN_IN_COOKIE, '', { path: '/dashboard/sign-in', maxAgeSeconds: 0, secure: secure(request) }),
-    ]);
+    // A new id at sign-in (no session fixation); the old session, if any, ends.
+    const old = dash.loaded(request);
+    if (old) await dash.sessionStore.revoke(old.id);
+    const session = await dash.sessionStore.create(principal);
+    reply.setCookie(SESSION_COOKIE, session.id, dash.cookieOptions(Math.floor(sessionTtlMs(principal) / 1000)));
     const home = principal.kind === 'admin' ? path([]) : path(['orgs', principal.organizationId, 'connectors']);
     return reply.code(303).header('location', next ?? home).send();
   });
 
-  // Behind the session and its CSRF check, like every other POST.
+  // Behind the session and its CSRF check, like every other POST. The session ends in the store: the old cookie is refused from now on.
   app.post('/dashboard/sign-out', async (request, reply) => {
-    reply.header('set-cookie', serializeCookie(SESSION_COOKIE, '', { path: '/dashboard', maxAgeSeconds: 0, secure: secure(request) }));
+    await dash.sessionStore.revoke(dash.session(request).id);
+    reply.clearCookie(SESSION_COOKIE, dash.cookieOptions());
     return reply.code(303).header('location', path(['sign-in'])).send();
   });
 }

@@ -5,10 +5,11 @@ import { asForm, field } from '../forms.js';
 import { html, path } from '../html.js';
 import { csrfField, orgPath, pageHead, runStatus, shortId, time } from '../layout.js';
 import { connectorStates } from '../queries.js';
+import { webhookStats } from '../../../webhooks/webhook-stats.js';
 import { formatCount, formatRelative, nextRun } from '../time.js';
 
-const TRIGGER_LABELS: Record<string, string> = { manual: 'manual', schedule: 'scheduled', api: 'from the dashboard or API' };
-const TYPE_LABELS: Record<string, string> = { bamboohr: 'BambooHR', personio: 'Personio', hibob: 'HiBob', file: 'File export' };
+const TRIGGER_LABELS: Record<string, string> = { manual: 'manual', schedule: 'scheduled', api: 'from the dashboard or API', webhook: 'from a webhook', scim: 'from SCIM' };
+const TYPE_LABELS: Record<string, string> = { bamboohr: 'BambooHR', personio: 'Personio', hibob: 'HiBob', file: 'File export', scim: 'SCIM 2.0' };
 
 export function registerConnectorPages(app: FastifyInstance, dash: Dashboard): void {
   app.get('/dashboard/orgs/:org/connectors', async (request, reply) => {
@@ -16,6 +17,7 @@ export function registerConnectorPages(app: FastifyInstance, dash: Dashboard): v
     const ctx = await dash.pageContext(request, org);
     const config = dash.deps.config.organizations.find((o) => o.id === org.id)!;
     const states = await connectorStates(dash.deps.em(), org.id);
+    const hooks = await webhookStats(dash.deps.em(), config.connectors.map((c) => c.id));
     const now = new Date();
     const cards = config.connectors.map((c) => {
       const st = states.get(c.id) ?? { lastSyncAt: null, lastRun: null, held: null, active: null };
@@ -41,6 +43,7 @@ export function registerConnectorPages(app: FastifyInstance, dash: Dashboard): v
       : html`<span class="muted">Never synced</span>`}</dd>
     <dt>Last success</dt>
     <dd>${time(st.lastSyncAt)}</dd>
+    ${c.webhook ? html`<dt>Webhooks</dt><dd>${(() => { const w = hooks.get(c.id); return w ? html`last event ${time(w.lastEventAt)} · ${formatCount(w.accepted)} accepted · ${formatCount(w.rejected)} rejected signature${w.rejected === 1 ? '' : 's'}` : html`<span class="muted">none received yet</span>`; })()}</dd>` : ''}
   </dl>
   <div class="actions">
     <form method="post" action="${orgPath(org, 'connectors', c.id, 'sync')}" class="inline">${csrfField(ctx)}<button class="btn btn-primary" type="submit">Sync now</button></form>

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { inTimestampRange } from '../../schemas.js';
 import { nextStatus, type RolloutStatus, type SkipReason } from '../../../domain/rollout-plan.js';
 import type { RolloutRecord } from '../../../invitations/rollout-service.js';
 import { isAppError } from '../../../lib/errors.js';
@@ -84,7 +85,7 @@ export function registerRolloutPages(app: FastifyInstance, dash: Dashboard): voi
     const org = dash.org(request, (request.params as { org: string }).org);
     const q = request.query as Record<string, string | undefined>;
     const status = q.status && (STATUSES as string[]).includes(q.status) ? (q.status as RolloutStatus) : undefined;
-    const before = q.before && !Number.isNaN(Date.parse(q.before)) ? new Date(q.before).toISOString() : undefined;
+    const before = q.before && inTimestampRange(q.before) ? new Date(q.before).toISOString() : undefined;
     const rows = await dash.deps.rollouts.list({ organizationId: org.id, status, limit: 51, before });
     const list = rows.slice(0, 50);
     const body = html`

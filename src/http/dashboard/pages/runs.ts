@@ -90,7 +90,9 @@ ${held ? html`<div class="notice notice-warn" role="status">${sentence(run.heldR
     ${stat('Seen', c.seen)}${stat('Created', c.created, 'stat-ok')}${stat('Updated', c.updated)}${stat('Unchanged', c.unchanged)}
     ${stat('Deactivated', c.deactivated, c.deactivated ? 'stat-danger' : '')}${stat('Reactivated', c.reactivated)}${stat('Rejected', c.rejected, c.rejected ? 'stat-warn' : '')}
     ${stat('Held', c.heldDeactivations, c.heldDeactivations ? 'stat-warn' : '')}
+    ${c.confirmedPresent ? stat('Confirmed present', c.confirmedPresent, 'stat-ok') : ''}
   </div>
+  ${c.confirmedPresent ? html`<p class="small muted">${formatCount(c.confirmedPresent)} ${c.confirmedPresent === 1 ? 'person was' : 'people were'} absent from the listing but found at the HR system when looked up by id: not deactivated.</p>` : ''}
   <dl class="props props-spaced">
     <dt>Started</dt><dd>${time(run.startedAt, { seconds: true })}</dd>
     <dt>Finished</dt><dd>${time(run.finishedAt, { seconds: true })}</dd>
