@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, localDate } from '../../src/domain/zoned-time.js';
 import { ruleMoment } from '../../src/domain/rule-plan.js';
+import { csrfOf, DashboardClient } from '../http/dashboard-client.js';
 import { startHttpService, type HttpService } from '../support/http.js';
 import { employee } from '../support/store.js';
 
@@ -64,20 +65,14 @@ describe('rules API', () => {
 
 describe('dashboard rules page', () => {
   it('adds a rule switched off, shows its preview, switches it on and off', async () => {
-    const setCookies = (res: { headers: Record<string, unknown> }) => {
-      const v = res.headers['set-cookie'];
-      return (Array.isArray(v) ? v : [v]).filter(Boolean).map((c) => String(c).split(';')[0]!);
-    };
-    const form = (fields: Array<[string, string]>) => fields.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
-    const page = await h.app.inject({ method: 'GET', url: '/dashboard/sign-in' });
-    const nonce = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
-    const signIn = await h.app.inject({ method: 'POST', url: '/dashboard/sign-in', headers: { cookie: setCookies(page).join('; '), 'content-type': 'application/x-www-form-urlencoded' }, payload: form([['_csrf', nonce], ['token', acme()]]) });
-    const cookie = setCookies(signIn).filter((c) => c.startsWith('hrsync_session=')).join('; ');
-    const list = await h.app.inject({ method: 'GET', url: '/dashboard/orgs/acme/rules', headers: { cookie } });
+    const browser = new DashboardClient(h.app);
+    expect((await browser.signIn(acme())).statusCode).toBe(303);
+    const list = await browser.get('/dashboard/orgs/acme/rules');
     expect(list.statusCode).toBe(200);
     expect(list.body).toContain('Berlin joiners');
-    const csrf = /name="_csrf" value="([^"]+)"/.exec(list.body)![1]!;
-    const post = (url: string, fields: Array<[string, string]>) => h.app.inject({ method: 'POST', url, headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: form([['_csrf', csrf], ...fields]) });
+    const csrf = csrfOf(list.body);
+    const post = (url: string, fields: Array<[string, string]>) => browser.post(url, Object.fromEntries([['_csrf', csrf], ...fields]));
+    const cookie = browser.cookieHeader();
 
     const bad = await post('/dashboard/orgs/acme/rules', [['name', 'Bad'], ['daysBefore', 'x'], ['localTime', '09:00']]);
     expect(bad.headers.location).toContain('error=rule_invalid');
