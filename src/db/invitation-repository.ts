@@ -74,7 +74,7 @@ export async function insertInvitations(em: EntityManager, rolloutId: string, or
 export async function revokeSent(em: EntityManager, rolloutId: string, userIds: string[]): Promise<void> {
   await bound(
     em,
-    `update invitations set status = 'revoked', last_error = coalesce(last_error, 'resent'), updated_at = now()
+    `update invitations set status = 'revoked', token = null, last_error = coalesce(last_error, 'resent'), updated_at = now()
       where user_id = any(array(select jsonb_array_elements_text(?::jsonb)::uuid)) and status = 'sent' and rollout_id <> ?`,
     [JSON.stringify(userIds), rolloutId],
   );

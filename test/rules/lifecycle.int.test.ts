@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateJobId } from '../../jobs/lifecycle/queue.js';
 import { startWorkers, type RunningWorkers } from '../../jobs/workers.js';
+import { checkInvariants, formatInvariantReport } from '../../src/db/invariants.js';
 import { endOfDay } from '../../src/domain/leaver-plan.js';
 import { ruleMoment } from '../../src/domain/rule-plan.js';
 import { addDays, localDate } from '../../src/domain/zoned-time.js';
@@ -305,6 +306,13 @@ describe('only an administrator\'s decision invites', () => {
       else expect(r.created_by).toBe('admin:test');
     }
     for (const i of [1, 2, 302, 304]) expect(to(i)).toHaveLength(0);
+  });
+
+  it('the store\'s invariants hold (tokens kept for reminders included)', async () => {
+    const kept = await svc.store.query(`select 1 from invitations where status = 'sent' and token is not null`);
+    expect(kept.length).toBeGreaterThan(0); // the organization's default owes reminders
+    const report = await checkInvariants(svc.ctx.em());
+    expect(report.ok, formatInvariantReport(report)).toBe(true);
   });
 
   it('rollouts carry their reminder policy: the rule\'s, else the organization\'s default', async () => {
