@@ -31,15 +31,15 @@ module.exports = {
       name: 'services-not-faces',
       severity: 'error',
       comment: 'Dependencies point one way: faces (http, cli, jobs) -> services -> rules and store.',
-      from: { path: '^src/(sync|invitations|users|mail|db|domain|auth|config|lib|scim|webhooks)/', pathNot: TEST },
+      from: { path: '^src/(sync|invitations|users|mail|db|domain|auth|config|lib|scim|webhooks|rules|lifecycle)/', pathNot: TEST },
       to: { path: '^src/(app|http|cli)/' },
     },
     {
       name: 'sync-never-invites',
       severity: 'error',
-      comment: 'Creating is not inviting, in the import graph too: sync never imports invitations or mail.',
+      comment: 'Creating is not inviting, in the import graph too: sync never imports invitations, mail or the invitation rules (rules are evaluated by jobs/, after a run).',
       from: { path: '^src/sync/' },
-      to: { path: '^src/(invitations|mail)/' },
+      to: { path: '^src/(invitations|mail|rules|lifecycle)/' },
     },
     {
       name: 'connectors-know-only-hr-records',
@@ -49,7 +49,7 @@ module.exports = {
       to: {
         path: [
           '^jobs/',
-          '^src/(db|sync|invitations|mail|users|http|cli|app|auth|scim|webhooks)/',
+          '^src/(db|sync|invitations|mail|users|http|cli|app|auth|scim|webhooks|rules|lifecycle)/',
           'node_modules/(@mikro-orm/|pg/|pg-|bullmq/|ioredis/|nodemailer/|@bull-board/)',
         ],
       },

@@ -29,6 +29,7 @@ import { SyncEngine } from '../src/sync/sync-engine.js';
 import type { SyncRunRecord } from '../src/sync/run-record.js';
 import { CHANGED_PERCENT, expectedCounts, LOCATIONS, MAPPING, makeRow, writeExport } from './lib/hr-export.js';
 import { loadLine, machineLine, serverVersion } from './lib/machine.js';
+import { ruleBench } from './lib/rule-eval.js';
 
 export { MAPPING, writeExport };
 
@@ -334,6 +335,11 @@ async function main(): Promise<void> {
         again.push(await measured(() => engine.run({ connectorId, onProgress: progress('unchanged re-sync') }),
           (v) => expectCounts(v, 'unchanged re-sync', { seen: n, created: 0, updated: 0, unchanged: active, deactivated: 0 })));
       }
+      // Issue 17: the rules and leavers re-planned after a sync (the sync job's hook), against the unchanged re-sync.
+      const rb = ruleBench(orm, config, `bench-${n}`);
+      await rb.prepare(db, LOCATIONS[0]!, 'Engineering');
+      const evals: Array<Measured<string>> = [];
+      for (let k = 0; k < times; k++) evals.push(await measured(() => rb.evaluate(), (v) => v));
       copyFileSync(exportPath, originalPath);
       const changed: Array<Measured<string>> = [];
       for (let k = 0; k < times; k++) {
@@ -351,7 +357,8 @@ async function main(): Promise<void> {
       const insert = add('insert baseline (all indexes)', median(ins), n, null, null, median(ins).value);
       add('initial sync', median(initial), n, bare, 3, median(initial).value);
       add('initial sync', median(initial), n, insert, null, 'vs today\'s full-index baseline');
-      add('unchanged re-sync', median(again), n, readHash, 1.5, median(again).value);
+      const unchanged = add('unchanged re-sync', median(again), n, readHash, 1.5, median(again).value);
+      add('rule evaluation after sync', median(evals), n, unchanged, 0.5, median(evals).value);
       add(`${CHANGED_PERCENT}% changed re-sync`, median(changed), n, readHash, null, median(changed).value);
 
       // The next size starts from an empty store again.

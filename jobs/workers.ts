@@ -1,6 +1,12 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { rolloutSettings } from '../src/config/rollout-settings.js';
+import { reminderDefaults, rolloutSettings } from '../src/config/rollout-settings.js';
+import { sendDueReminders } from '../src/invitations/reminders.js';
+import type { LeaverService } from '../src/lifecycle/leaver-service.js';
+import type { RuleService } from '../src/rules/rule-service.js';
+import { coalescedEvaluation, lifecycleProcessor } from './lifecycle/processor.js';
+import { reconcileLifecycle } from './lifecycle/reconcile.js';
+import { lifecycleServices } from './lifecycle/services.js';
 import { RolloutService, type MailPort } from '../src/invitations/rollout-service.js';
 import { InvitationMailer } from '../src/invitations/invitation-mailer.js';
 import { compileInvitationTemplates } from '../src/mail/invitation-template.js';
@@ -26,6 +32,8 @@ const RECONCILE_AFTER_RECONNECT_MS = 1_000;
 
 export interface RunningWorkers {
   rollouts: RolloutService;
+  rules: RuleService;
+  leavers: LeaverService;
   /** Stop taking jobs, let running ones finish within the grace period, then close. */
   close(graceMs?: number): Promise<void>;
   reconcileNow(): Promise<void>;
@@ -36,19 +44,25 @@ export interface RunningWorkers {
  * plus the reconciler that rebuilds lost queue entries from PostgreSQL on start and
  * periodically. Templates are compiled once here.
  */
-export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; transport?: MailTransport } = {}): Promise<RunningWorkers> {
+export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; transport?: MailTransport; clock?: () => Date } = {}): Promise<RunningWorkers> {
   const { config, log } = ctx;
   const queues = ctx.queues();
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', () => {});
+  // one quota for invitations and reminders
+  const rateLimit = redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond, { chunk: config.invitations.chunkSize });
   const rollouts = new RolloutService({
     orm: ctx.orm,
     log,
     queues: bullmqRolloutPort(queues),
     settings: rolloutSettings(config),
-    rateLimit: redisRateLimiter(redis, `${config.queuePrefix}:mail-rate`, config.invitations.ratePerSecond, { chunk: config.invitations.chunkSize }),
+    rateLimit,
     lockBatch: (rolloutId, batch) => tryLockBatch(config.databaseUrl, rolloutId, batch),
+    reminderDefault: reminderDefaults(config),
   });
+  // clock: the lifecycle's time (rule moments, leavers' days, reminders), injectable for tests
+  const clock = opts.clock ?? (() => new Date());
+  const { rules, leavers, port: lifecyclePort } = lifecycleServices({ config, orm: ctx.orm, log, queues: () => queues, rollouts: () => rollouts, clock });
   let transport: MailTransport | null = null;
   let mail = opts.mail;
   if (!mail) {
@@ -63,7 +77,11 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   const base = { connection: connection(config.redisUrl, 'worker'), prefix: config.queuePrefix, lockDuration, stalledInterval: lockDuration };
   const triggerWorker = new Worker(QUEUE_NAMES.rollouts, rolloutTriggerProcessor(rollouts, log), { ...base, concurrency: 2 });
   // Syncs hold their connector's advisory lock for the whole run: one run per connector at a time across all workers.
-  const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log), { ...base, concurrency: 2 });
+  // After each run, the jobs layer (not the sync engine) re-plans the organization's rules and leavers.
+  const evaluate = coalescedEvaluation({ rules, leavers, log });
+  const afterSync = (run: { organizationId: string }) => evaluate(run.organizationId);
+  const syncWorker = new Worker(QUEUE_NAMES.sync, syncProcessor(ctx.sync, ctx.em, log, afterSync), { ...base, concurrency: 2 });
+  const lifecycleWorker = new Worker(QUEUE_NAMES.lifecycle, lifecycleProcessor({ rules, leavers, log }), { ...base, concurrency: 2 });
   // A worker killed mid-batch is expected (deploys, the OOM killer), and a batch is safe to run
   // again (guarded claims, one sender per batch): BullMQ's default of failing a job that stalled
   // twice would fail a batch that was merely unlucky twice.
@@ -78,14 +96,26 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
       if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
     }
   });
-  const webhookWorker = startWebhookWorker(ctx); // issue 18: webhook events → look-up by id → targeted run
-  for (const w of [triggerWorker, batchWorker, syncWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
+  const organizationOf = (connectorId: string) => config.organizations.find((o) => o.connectors.some((c) => c.id === connectorId))?.id;
+  // issue 18: webhook events → look-up by id → targeted run; then, as after a sync, the rules re-planned
+  const webhookWorker = startWebhookWorker(ctx, {
+    afterRun: async (connectorId) => {
+      const org = organizationOf(connectorId);
+      if (org) await evaluate(org);
+    },
+  });
+  for (const w of [triggerWorker, batchWorker, syncWorker, lifecycleWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
   let reconciling: Promise<void> | null = null;
   const reconcileNow = async () => {
     if (reconciling) return reconciling;
     const warn = (err: unknown) => log.warn({ err: (err as Error).message }, 'reconcile failed; will try again');
-    reconciling = Promise.all([rollouts.reconcile().catch(warn), reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn)])
+    reconciling = Promise.all([
+      rollouts.reconcile().catch(warn),
+      reconcileSyncRuns(ctx.em(), queues.sync, log).catch(warn),
+      reconcileLifecycle({ rules, leavers, port: lifecyclePort, log }).catch(warn),
+      sendDueReminders({ orm: ctx.orm, log, rateLimit }, mail!, clock()).catch(warn),
+    ])
       .then(() => undefined)
       .finally(() => (reconciling = null));
     return reconciling;
@@ -111,17 +141,19 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
 
   return {
     rollouts,
+    rules,
+    leavers,
     reconcileNow,
     async close(graceMs = 25_000) {
       clearInterval(timer);
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), webhookWorker.close()]);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), lifecycleWorker.close(), webhookWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.
       batchWorker.cancelAllJobs('shutting down');
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
-        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), webhookWorker.close(true)]);
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), lifecycleWorker.close(true), webhookWorker.close(true)]);
       }
       await reconciling;
       await transport?.close();

@@ -12,12 +12,17 @@ import { syncJobSchema } from './queue.js';
  * Runs one queued sync. A run refused because the connector is busy or held is recorded
  * as `skipped`, with the reason, so every tick and every trigger leaves a record.
  */
-export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Logger) {
+export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Logger, afterRun?: (run: { organizationId: string; status: string; dryRun: boolean }) => Promise<void>) {
   return async (job: Job, token?: string): Promise<{ runId: string; status: string }> => {
     const data = syncJobSchema.parse(job.data);
     const jlog = log.child({ queue: 'sync', jobId: job.id, connectorId: data.connectorId, runId: data.runId });
     try {
       const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun });
+      // The jobs layer, not the sync engine, re-plans rules and leavers from what the run wrote
+      // (the engine never invites); a failure here is logged, the next sync or the daily run re-plans.
+      if (afterRun && !run.dryRun && run.status !== 'failed') {
+        await afterRun(run).catch((err: unknown) => jlog.warn({ err: errorMessage(err) }, 'lifecycle evaluation after sync failed; the daily evaluation will catch up'));
+      }
       return { runId: run.id, status: run.status };
     } catch (err) {
       if (isAppError(err) && err.code === 'conflict') {

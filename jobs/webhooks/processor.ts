@@ -22,7 +22,7 @@ const MAX_BATCH = 100;
  * the jobs that arrive while a batch runs share the next one: one look-up and one run for a
  * burst of people, instead of one each.
  */
-export function webhookProcessor(deps: LookupRunDeps, log: Logger) {
+export function webhookProcessor(deps: LookupRunDeps, log: Logger, afterRun?: (connectorId: string) => Promise<void>) {
   const tails = new Map<string, Promise<unknown>>();
   const open = new Map<string, Batch>();
 
@@ -40,6 +40,11 @@ export function webhookProcessor(deps: LookupRunDeps, log: Logger) {
         batch.started = true;
         if (open.get(connectorId) === batch) open.delete(connectorId);
         return runForIds(deps, { connectorId, externalIds: [...batch.ids], trigger: 'webhook' });
+      })
+      .then(async (r) => {
+        // as after a sync run: the organization's invitation rules and leavers re-planned (issue 17)
+        await afterRun?.(connectorId).catch((err: unknown) => log.warn({ connectorId, err: errorMessage(err) }, 'lifecycle evaluation after a webhook run failed; the daily evaluation will catch up'));
+        return r;
       });
     open.set(connectorId, batch);
     const tail = batch.result.catch(() => {});

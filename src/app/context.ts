@@ -1,13 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createQueues, type Queues } from '../../jobs/queues.js';
 import { bullmqRolloutPort } from '../../jobs/queue-port.js';
+import { lifecycleServices } from '../../jobs/lifecycle/services.js';
+import type { LeaverService } from '../lifecycle/leaver-service.js';
+import type { RuleService } from '../rules/rule-service.js';
 import { enqueueSync } from '../../jobs/sync/enqueue.js';
 import { createWebhookQueue, enqueueWebhookEvents } from '../../jobs/webhooks/queue.js';
 import type { Queue } from 'bullmq';
 import type { EnqueueWebhookEvents } from '../http/deps.js';
 import type { WorkerContext } from '../../jobs/worker-context.js';
 import { loadConfig, type AppConfig } from '../config/load.js';
-import { rolloutSettings } from '../config/rollout-settings.js';
+import { reminderDefaults, rolloutSettings } from '../config/rollout-settings.js';
 import { syncConfigToStore } from '../db/config-store.js';
 import { openStore } from '../db/orm.js';
 import { RolloutService } from '../invitations/rollout-service.js';
@@ -24,6 +27,10 @@ export interface AppContext extends WorkerContext {
   queues(): Queues;
   /** Rollouts and invitations, opened on first use (they need the queues). */
   rollouts(): RolloutService;
+  /** Invitation rules (src/rules), opened on first use. */
+  rules(): RuleService;
+  /** Leavers' planned deactivations (src/lifecycle), opened on first use. */
+  leavers(): LeaverService;
   /** Records a queued sync run and puts its job on the sync queue. */
   enqueueSync(opts: Parameters<typeof enqueueSync>[2]): ReturnType<typeof enqueueSync>;
   /** Queues the people a webhook names (the webhook queue is opened on first use). */
@@ -40,8 +47,11 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   const sync = new SyncEngine({ orm, config, log });
   let queues: Queues | null = null;
   let rollouts: RolloutService | null = null;
+  let lifecycle: ReturnType<typeof lifecycleServices> | null = null;
   let webhookQueue: Queue | null = null;
   const getQueues = () => (queues ??= createQueues(config.redisUrl, config.queuePrefix));
+  const getRollouts = () =>
+    (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config), reminderDefault: reminderDefaults(config) }));
   return {
     config,
     log,
@@ -52,8 +62,12 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
     enqueueWebhookEvents: (connectorId, events, debounceMs) =>
       enqueueWebhookEvents((webhookQueue ??= createWebhookQueue(config.redisUrl, config.queuePrefix)), connectorId, events, debounceMs),
-    rollouts() {
-      return (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config) }));
+    rollouts: getRollouts,
+    rules() {
+      return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts })).rules;
+    },
+    leavers() {
+      return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts })).leavers;
     },
     async close() {
       await queues?.close();

@@ -46,7 +46,7 @@ export function formatRollout(r: RolloutRecord): string {
   const skipped = Object.entries(r.skippedByReason).filter(([, v]) => v).map(([k, v]) => `${k} ${n(v!)}`).join(', ');
   const lines = [
     `rollout ${r.id} (${r.organizationId}): ${r.status}, ${r.loginMethod}, send at ${r.sendAt}${r.resend ? ', resend' : ''}`,
-    `  targeted ${n(c.targeted)} · pending ${n(c.pending)} · sent ${n(c.sent)} · accepted ${n(c.accepted)} · failed ${n(c.failed)} · cancelled ${n(c.cancelled)} · skipped ${n(c.skipped)}${skipped ? ` (${skipped})` : ''}`,
+    `  targeted ${n(c.targeted)} · pending ${n(c.pending)} · sent ${n(c.sent)} · accepted ${n(c.accepted)} · failed ${n(c.failed)} · cancelled ${n(c.cancelled)}${c.reminded ? ` · reminded ${n(c.reminded)}` : ''} · skipped ${n(c.skipped)}${skipped ? ` (${skipped})` : ''}`,
   ];
   if (r.selection.filter) lines.push(`  filter: ${Object.entries(r.selection.filter).map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (r.selection.userCount) lines.push(`  users: ${n(r.selection.userCount)} chosen by id`);

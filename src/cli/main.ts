@@ -15,6 +15,7 @@ import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
 import { formatRollout, formatRun, formatUsersTable } from './format.js';
 import { classifyUsers, userIdsOfEmployees } from './invitees.js';
+import { registerRuleCommands } from './rules.js';
 
 function packageVersion(): string {
   try {
@@ -114,9 +115,19 @@ export function buildProgram(): Command {
       const connectorId = opts.connector ?? positional;
       if (!connectorId) throw new AppError('validation_failed', 'usage: hrsync sync <connectorId> | hrsync sync approve|reject <runId>');
       const progress = progressPrinter(!opts.json && process.stderr.isTTY === true);
-      const run = await withContext((ctx) =>
-        ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress }),
-      );
+      const run = await withContext(async (ctx) => {
+        const r = await ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress });
+        // As the sync job's hook does: the organization's invitation rules and leavers follow what the run wrote.
+        if (!r.dryRun && r.status !== 'failed') {
+          try {
+            await ctx.rules().evaluateOrganization(r.organizationId);
+            await ctx.leavers().evaluate(r.organizationId);
+          } catch (err) {
+            ctx.log.warn({ organizationId: r.organizationId, err: errorMessage(err) }, 'rules not re-planned after the sync; the worker\'s daily evaluation will');
+          }
+        }
+        return r;
+      });
       progress.done();
       out(opts.json ? JSON.stringify(run) : formatRun(run));
       if (run.status === 'failed') {
@@ -192,6 +203,8 @@ export function buildProgram(): Command {
       });
       out(opts.json ? JSON.stringify(rollout) : formatRollout(rollout));
     });
+
+  registerRuleCommands(program, { withContext, out });
 
   const rollouts = program.command('rollouts').description('inspect or steer rollouts');
   for (const action of ['show', 'cancel', 'pause', 'resume'] as const) {

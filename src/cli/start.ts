@@ -55,7 +55,7 @@ export async function runStart(role: Role): Promise<void> {
         }
       }
     }
-    scheduler = startScheduler({ config, queue: ctx.queues().sync, em: ctx.em, log });
+    scheduler = startScheduler({ config, queue: ctx.queues().sync, em: ctx.em, log, lifecycleQueue: ctx.queues().lifecycle });
   }
 
   let app: { close(): Promise<unknown> } | null = null;
@@ -66,6 +66,7 @@ export async function runStart(role: Role): Promise<void> {
       em: ctx.em,
       sync: ctx.sync,
       rollouts: workers?.rollouts ?? ctx.rollouts(),
+      rules: workers?.rules ?? ctx.rules(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
       enqueueWebhookEvents: ctx.enqueueWebhookEvents,

@@ -8,3 +8,8 @@ export function rolloutSettings(config: AppConfig) {
     tokenTtlMs: config.invitations.tokenTtlDays * 24 * 3_600_000,
   };
 }
+
+/** An organization's reminder default (config `organizations[].reminders`), or null for none. */
+export function reminderDefaults(config: AppConfig): (organizationId: string) => { daysBeforeExpiry: number; maxTimes: number } | null {
+  return (organizationId) => config.organizations.find((o) => o.id === organizationId)?.reminders ?? null;
+}

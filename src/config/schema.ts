@@ -59,11 +59,30 @@ export const connectorSchema = z
   })
   .strict();
 
+/** An IANA time zone the runtime knows (Europe/Berlin, America/New_York, UTC). */
+const timeZone = z.string().min(1).max(64).refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'not an IANA time zone (e.g. Europe/Berlin)');
+
+/** Remind N days before an invitation link expires, at most K times (0: never). */
+export const reminderPolicySchema = z.object({ daysBeforeExpiry: z.number().int().min(1).max(90), maxTimes: z.number().int().min(0).max(10) }).strict();
+
 export const organizationSchema = z
   .object({
     id,
     name: z.string().min(1).max(200),
     connectors: z.array(connectorSchema).default([]),
+    /** the organization's default time zone (people whose location has none): invitation rules, leavers' last days */
+    timezone: timeZone.default('UTC'),
+    /** time zones of locations by name (also settable through the API) */
+    locations: z.array(z.object({ name: z.string().min(1).max(200), timeZone }).strict()).default([]),
+    /** reminders for invitations not yet accepted, unless a rule says otherwise */
+    reminders: reminderPolicySchema.optional(),
   })
   .strict();
 

@@ -12,14 +12,25 @@ import { sql } from './sql.js';
  */
 export async function syncConfigToStore(em: EntityManager, config: AppConfig, opts: { organizationId?: string } = {}): Promise<void> {
   const selected = opts.organizationId === undefined ? config.organizations : config.organizations.filter((o) => o.id === opts.organizationId);
-  const orgs = selected.map((o) => ({ id: o.id, name: o.name }));
+  const orgs = selected.map((o) => ({ id: o.id, name: o.name, time_zone: o.timezone ?? 'UTC' }));
   const connectors = selected.flatMap((o) => o.connectors.map((c) => ({ id: c.id, organization_id: o.id, type: c.type })));
   await sql(
     em,
-    `insert into organizations (id, name) select r.id, r.name from jsonb_to_recordset(?::jsonb) as r(id text, name text)
-     on conflict (id) do update set name = excluded.name, updated_at = now() where organizations.name is distinct from excluded.name`,
+    `insert into organizations (id, name, time_zone) select r.id, r.name, r.time_zone from jsonb_to_recordset(?::jsonb) as r(id text, name text, time_zone text)
+     on conflict (id) do update set name = excluded.name, time_zone = excluded.time_zone, updated_at = now()
+      where (organizations.name, organizations.time_zone) is distinct from (excluded.name, excluded.time_zone)`,
     [JSON.stringify(orgs)],
   );
+  // Locations' time zones from the config (locations are otherwise made by HR data).
+  const zones = selected.flatMap((o) => (o.locations ?? []).map((l) => ({ organization_id: o.id, name: l.name, time_zone: l.timeZone })));
+  if (zones.length > 0) {
+    await sql(
+      em,
+      `insert into locations (organization_id, name, time_zone) select r.organization_id, r.name, r.time_zone from jsonb_to_recordset(?::jsonb) as r(organization_id text, name text, time_zone text)
+       on conflict (organization_id, lower(name)) do update set time_zone = excluded.time_zone where locations.time_zone is distinct from excluded.time_zone`,
+      [JSON.stringify(zones)],
+    );
+  }
   if (connectors.length === 0) return;
   const moved = await sql<{ id: string; organization_id: string }>(
     em,

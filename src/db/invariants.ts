@@ -145,14 +145,15 @@ export const SQL_INVARIANTS: readonly SqlCheck[] = [
   // ---- invitations ---------------------------------------------------------------------------
   {
     name: 'invitation_fields_match_status',
-    description: 'an invitation carries what its status needs: sending/sent a token hash (sent also sent_at and expiry), accepted its time; the clear token only while pending or sending, and then with its hash',
+    description: 'an invitation carries what its status needs: sending/sent a token hash (sent also sent_at and expiry), accepted its time; the clear token only while pending or sending, and then with its hash — or while sent with reminders still owed (issue 17: a reminder carries the same link)',
     query: (p) => `select i.id::text as id from invitations i
                     where ${p.org('i')} and (
                           (i.status = 'sent' and (i.token_hash is null or i.expires_at is null or i.sent_at is null))
                        or (i.status = 'sending' and i.token_hash is null)
                        or (i.status = 'accepted' and i.accepted_at is null)
                        or (i.status = 'pending' and (i.token is null) <> (i.token_hash is null))
-                       or (i.status not in ('pending', 'sending') and i.token is not null))`,
+                       or (i.status not in ('pending', 'sending') and i.token is not null
+                           and not (i.status = 'sent' and exists (select 1 from rollouts r where r.id = i.rollout_id and r.remind_max > i.reminders_sent))))`,
   },
   {
     name: 'no_stuck_sending',

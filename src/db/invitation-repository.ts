@@ -74,7 +74,7 @@ export async function insertInvitations(em: EntityManager, rolloutId: string, or
 export async function revokeSent(em: EntityManager, rolloutId: string, userIds: string[]): Promise<void> {
   await bound(
     em,
-    `update invitations set status = 'revoked', last_error = coalesce(last_error, 'resent'), updated_at = now()
+    `update invitations set status = 'revoked', token = null, last_error = coalesce(last_error, 'resent'), updated_at = now()
       where user_id = any(array(select jsonb_array_elements_text(?::jsonb)::uuid)) and status = 'sent' and rollout_id <> ?`,
     [JSON.stringify(userIds), rolloutId],
   );
@@ -156,7 +156,7 @@ export async function claimChunk(em: EntityManager, rolloutId: string, batch: nu
 
 /**
  * Records one sent chunk: sent invitations (guarded: still `sending`; their clear token
- * dropped) and their users now invited; refused addresses failed; the others back to pending
+ * dropped, unless their rollout will remind them) and their users now invited; refused addresses failed; the others back to pending
  * with their token. PostgreSQL runs every data-modifying CTE exactly once, all in the
  * statement's one snapshot and transaction.
  */
@@ -164,8 +164,10 @@ export async function recordChunk(em: EntityManager, r: { sent: Array<{ id: stri
   await sql(
     em,
     `with sent as (
-           update invitations set status = 'sent', token = null, sent_at = now(), updated_at = now()
-            where id = any(${jsonUuids}) and status = 'sending' returning 1),
+           update invitations i set status = 'sent', sent_at = now(), updated_at = now(),
+                  -- kept only while reminders (the same link) are still to come: reminders.ts
+                  token = case when exists (select 1 from rollouts r where r.id = i.rollout_id and r.remind_max > i.reminders_sent) then i.token end
+            where i.id = any(${jsonUuids}) and i.status = 'sending' returning 1),
          invited as (
            update users set access = 'invited', updated_at = now()
             where id = any(${jsonUuids}) and access = 'none' returning 1),

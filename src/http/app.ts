@@ -18,6 +18,7 @@ import { registerHealthRoutes } from './routes/health.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
+import { registerRuleRoutes } from './routes/rules.js';
 import { pushRoutes } from './routes/scim.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -111,6 +112,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerRolloutRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerConnectorRoutes(app, deps);
+  if (deps.rules) registerRuleRoutes(app, { ...deps, rules: deps.rules });
   registerOpenApi(app);
   await app.register(pushRoutes, { deps, limiter: authLimiter }); // SCIM 2.0 (/scim/v2) and vendor webhooks (/hooks), issue 18
   await registerBullBoard(app, deps, authLimiter);

@@ -4,6 +4,7 @@ import type { WebhookEvent } from '../../connectors/webhook.js';
 import type { TokenVerifier } from '../auth/tokens.js';
 import type { AppConfig } from '../config/load.js';
 import type { RolloutService } from '../invitations/rollout-service.js';
+import type { RuleService } from '../rules/rule-service.js';
 import type { Logger } from '../lib/logger.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { Metrics } from './metrics.js';
@@ -29,6 +30,8 @@ export interface HttpDeps {
   em(): EntityManager;
   sync: SyncEngine;
   rollouts: RolloutService;
+  /** Invitation rules (optional: without it, no /api/rules routes and no dashboard page). */
+  rules?: RuleService;
   queues: QueueHandles;
   enqueueSync: EnqueueSync;
   /** Absent: POST /hooks answers 503 (a process that serves the API without the webhook queue). */

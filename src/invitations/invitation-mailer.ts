@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isValidEmail } from '../domain/email-address.js';
 import { buildAcceptUrl, type CompiledInvitationTemplates } from '../mail/invitation-template.js';
 import { MailSendError } from '../mail/mail-send-error.js';
@@ -30,9 +31,20 @@ export class InvitationMailer implements MailPort {
         message: m.message,
         acceptUrl: buildAcceptUrl(this.appUrl, m.token),
         expiresAt: m.expiresAt,
+        reminder: m.reminder !== undefined,
       },
-      { logId: m.invitationId, messageIdLocal: m.invitationId, headers: { 'X-Hrsync-Invitation-Id': m.invitationId } },
+      // A reminder is another message (its own Message-ID: clients would drop a second copy
+      // of the same one as a duplicate) carrying the same link.
+      m.reminder !== undefined
+        ? { logId: m.invitationId, messageIdLocal: reminderMessageIdLocal(m.invitationId, m.reminder), headers: { 'X-Hrsync-Invitation-Id': m.invitationId, 'X-Hrsync-Reminder': String(m.reminder) } }
+        : { logId: m.invitationId, messageIdLocal: m.invitationId, headers: { 'X-Hrsync-Invitation-Id': m.invitationId } },
     );
     await this.transport.send(mail);
   }
+}
+
+/** A UUID derived from (invitation, n): the n-th reminder's Message-ID is the same on every retry, and another than the invitation's. */
+function reminderMessageIdLocal(invitationId: string, n: number): string {
+  const h = createHash('sha1').update(`${invitationId}/reminder/${n}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }

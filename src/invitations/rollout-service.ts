@@ -14,6 +14,7 @@ import {
   DEFAULT_INVITATION_SETTINGS,
   UUID,
   type CreateRolloutInput,
+  type CreateRolloutOptions,
   type InvitationSettings,
   type MailPort,
   type RolloutContext,
@@ -59,13 +60,13 @@ export class RolloutService {
    * Schedules a rollout. With `tx`, inside that transaction (the caller schedules the trigger
    * after its commit: `afterCommit`); without, in its own, trigger included.
    */
-  async create(organizationId: string, input: CreateRolloutInput, opts: { createdBy?: string; now?: Date } = {}): Promise<RolloutRecord> {
+  async create(organizationId: string, input: CreateRolloutInput, opts: CreateRolloutOptions = {}): Promise<RolloutRecord> {
     const { record, afterCommit } = await this.createIn(this.em(), organizationId, input, opts);
     await afterCommit();
     return record;
   }
 
-  async createIn(em: EntityManager, organizationId: string, input: CreateRolloutInput, opts: { createdBy?: string; now?: Date } = {}): Promise<{ record: RolloutRecord; afterCommit: () => Promise<void> }> {
+  async createIn(em: EntityManager, organizationId: string, input: CreateRolloutInput, opts: CreateRolloutOptions = {}): Promise<{ record: RolloutRecord; afterCommit: () => Promise<void> }> {
     const data = createRolloutSchema.parse(input);
     const org = await sqlOne(em, `select 1 from organizations where id = ?`, [organizationId]);
     if (!org) throw new AppError('organization_not_found', `no organization ${organizationId}`);
@@ -84,11 +85,14 @@ export class RolloutService {
       userIds = [...new Set([...(userIds ?? []), ...rows.map((r) => r.id)])];
     }
     const selection = { ...(userIds ? { userIds } : {}), ...(data.filter ? { filter: data.filter } : {}) };
+    // Reminders: the rule's, else the organization's default (config), else none.
+    const remind = opts.reminders !== undefined ? opts.reminders : (this.deps.reminderDefault?.(organizationId) ?? null);
     const row = await sqlOne<{ id: string }>(
       em,
-      `insert into rollouts (organization_id, status, login_method, message, send_at, resend, selection, batch_size, created_by)
-       values (?, 'scheduled', ?, ?, ?, ?, ?::jsonb, ?, ?) returning id`,
-      [organizationId, data.loginMethod, data.message || null, sendAt, data.resend, JSON.stringify(selection), this.settings.batchSize, opts.createdBy ?? null],
+      `insert into rollouts (organization_id, status, login_method, message, send_at, resend, selection, batch_size, created_by, rule_id, remind_days_before, remind_max)
+       values (?, 'scheduled', ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?) returning id`,
+      [organizationId, data.loginMethod, data.message || null, sendAt, data.resend, JSON.stringify(selection), this.settings.batchSize, opts.createdBy ?? null,
+        opts.ruleId ?? null, remind && remind.maxTimes > 0 ? remind.daysBeforeExpiry : null, remind?.maxTimes ?? 0],
     );
     const id = row!.id;
     this.deps.log.info({ rolloutId: id, organizationId, sendAt: sendAt.toISOString(), loginMethod: data.loginMethod }, 'rollout scheduled');
@@ -165,7 +169,9 @@ export class RolloutService {
         failed: by('failed'),
         cancelled: by('cancelled'),
         accepted: by('accepted'),
+        reminded: row.reminded ?? 0,
       },
+      ruleId: row.rule_id ?? null,
       skippedByReason: row.skipped_by_reason ?? {},
       error: row.error,
       createdAt: new Date(row.created_at).toISOString(),

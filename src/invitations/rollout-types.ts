@@ -31,6 +31,8 @@ export interface InvitationMessage {
   message: string | null;
   token: string;
   expiresAt: Date;
+  /** the n-th reminder (1, 2, …) of this invitation, not yet accepted; absent for the invitation itself */
+  reminder?: number;
 }
 
 /** Sends one message; throws (a MailSendError, ideally) when it was not accepted. */
@@ -62,6 +64,23 @@ export interface RolloutServiceDeps {
    * runs of the same batch, e.g. after Redis lost a running job and the reconciler queued it again.
    */
   lockBatch?: (rolloutId: string, batch: number) => Promise<BatchLock | null>;
+  /** The organization's reminder default (config `reminders`), for rollouts that set none. */
+  reminderDefault?: (organizationId: string) => ReminderPolicy | null;
+}
+
+/** Remind N days before the link expires, at most K times. */
+export interface ReminderPolicy {
+  daysBeforeExpiry: number;
+  maxTimes: number;
+}
+
+export interface CreateRolloutOptions {
+  createdBy?: string;
+  now?: Date;
+  /** the invitation rule whose moment this rollout is */
+  ruleId?: string;
+  /** the reminders of its invitations (null: none); by default the organization's */
+  reminders?: ReminderPolicy | null;
 }
 
 export const MAX_MESSAGE_LENGTH = 500;
@@ -110,7 +129,9 @@ export interface RolloutRecord {
   sendAt: string;
   resend: boolean;
   selection: { userIds?: string[]; filter?: RolloutFilter; userCount?: number };
-  counts: { targeted: number; pending: number; sent: number; skipped: number; failed: number; cancelled: number; accepted: number };
+  counts: { targeted: number; pending: number; sent: number; skipped: number; failed: number; cancelled: number; accepted: number; reminded: number };
+  /** the invitation rule whose moment made this rollout, if any */
+  ruleId: string | null;
   skippedByReason: Partial<Record<SkipReason, number>>;
   /** Why the rollout stopped by itself (a mail server refusing the sender, …): null otherwise. */
   error: string | null;
@@ -133,6 +154,10 @@ export interface RolloutRow {
   skipped_by_reason: Partial<Record<SkipReason, number>>;
   error: string | null;
   paused_from: string | null;
+  rule_id: string | null;
+  remind_days_before: number | null;
+  remind_max: number;
+  reminded: number;
   created_at: Date;
   started_at: Date | null;
   finished_at: Date | null;

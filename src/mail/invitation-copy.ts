@@ -50,6 +50,8 @@ export const COMMON_COPY = Object.freeze({
   messageLabel: 'A message from your administrator:',
   expiryLabel: 'This invitation expires on',
   linkLabel: 'If the button does not work, copy this link into your browser:',
+  reminderSubjectPrefix: 'Reminder: ',
+  reminderNote: 'A reminder: your invitation is still waiting for you. The link below is the same as in the first e-mail, and it works until it expires.',
   footer:
     'You received this e-mail because an administrator of {{organizationName}} invited you to [[appName]]. ' +
     'If you were not expecting it, you can ignore it: nothing happens until you accept.',
@@ -57,7 +59,9 @@ export const COMMON_COPY = Object.freeze({
 
 /** The plain-text part. Same slots and blocks as the MJML template. */
 export const INVITATION_TEXT_TEMPLATE = `{{greeting}}
-
+<!-- #if reminder -->
+[[reminderNote]]
+<!-- #endif reminder -->
 [[intro]]
 <!-- #if message -->
 [[messageLabel]]

@@ -46,6 +46,8 @@ export interface InvitationMailData {
   /** `${appUrl}/invite/accept?token=…` (see buildAcceptUrl); contains the token: never log it. */
   acceptUrl: string;
   expiresAt: Date;
+  /** A reminder of an invitation not yet accepted: the same link, the reminder wording. */
+  reminder?: boolean;
 }
 
 export interface RenderedInvitation {
@@ -207,7 +209,8 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
     };
   });
 
-  const variants = {} as Record<LoginMethod, [Variant, Variant]>;
+  // per login method: [plain, with message, reminder, reminder with message]
+  const variants = {} as Record<LoginMethod, Variant[]>;
   const jobs: Promise<void>[] = [];
   for (const method of LOGIN_METHODS) {
     const copy = METHOD_COPY[method];
@@ -217,6 +220,7 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
       expiryLabel: COMMON_COPY.expiryLabel,
       linkLabel: COMMON_COPY.linkLabel,
       footer: COMMON_COPY.footer,
+      reminderNote: COMMON_COPY.reminderNote,
     };
     const fill = (s: string, escape: boolean) => {
       // slots may themselves hold [[appName]] and per-recipient {{placeholders}}
@@ -225,14 +229,15 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
       for (const [k, v] of Object.entries(slots)) values[k] = withApp(escape ? escapeHtml(v) : v);
       return fillCompileTimeSlots(s, values);
     };
-    const subject = parseSegmentTemplate(fill(copy.subject, false), ['organizationName'] as const);
     const pair: Variant[] = [];
-    variants[method] = pair as [Variant, Variant];
-    for (const withMessage of [false, true]) {
-      const index = withMessage ? 1 : 0;
-      const text = parseSegmentTemplate(fill(applyConditionalBlocks(INVITATION_TEXT_TEMPLATE, { message: withMessage }), false), INVITATION_KEYS);
+    variants[method] = pair;
+    for (const [withMessage, reminder] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const index = (reminder ? 2 : 0) + (withMessage ? 1 : 0);
+      const subject = parseSegmentTemplate(fill(reminder ? COMMON_COPY.reminderSubjectPrefix + copy.subject : copy.subject, false), ['organizationName'] as const);
+      const flags = { message: withMessage, reminder };
+      const text = parseSegmentTemplate(fill(applyConditionalBlocks(INVITATION_TEXT_TEMPLATE, flags), false), INVITATION_KEYS);
       // comments go first: they may mention slots by name
-      const mjml = fill(applyConditionalBlocks(mjmlSource, { message: withMessage }).replace(/<!--[\s\S]*?-->/g, ''), true);
+      const mjml = fill(applyConditionalBlocks(mjmlSource, flags).replace(/<!--[\s\S]*?-->/g, ''), true);
       jobs.push(
         (async () => {
           const { html: compiled } = await compileMjml(mjml, { validationLevel: 'strict', keepComments: false });
@@ -265,7 +270,7 @@ export async function compileInvitationTemplates(opts: CompileInvitationOptions 
       throw invalid(`message is longer than ${MAX_INVITATION_MESSAGE_LENGTH} characters`);
     }
     const expiresAt = formatExpiry(data.expiresAt);
-    const variant = pair[message.length > 0 ? 1 : 0];
+    const variant = pair[(data.reminder ? 2 : 0) + (message.length > 0 ? 1 : 0)]!;
     return {
       variant,
       subject: fillSegmentTemplate(variant.subject, { organizationName }),

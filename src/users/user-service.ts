@@ -26,6 +26,8 @@ export interface UserRecord {
   access: 'none' | 'invited' | 'active';
   startDate: string | null;
   endDate: string | null;
+  /** a leaver's deactivation planned at the end of their last day (src/lifecycle), else null */
+  plannedDeactivationAt: string | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -50,6 +52,7 @@ interface UserRow {
   access: 'none' | 'invited' | 'active';
   start_date: string | null;
   end_date: string | null;
+  planned_deactivation_at: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -71,12 +74,13 @@ function selectUsers(where: string, tail = '', sort: { key: string; order: strin
   select u.id, u.seq, ${sort.key} as sort_key, u.organization_id, u.email, u.external_id, u.connector_id, u.first_name, u.last_name, u.job_title,
          l.name as location, u.location_id, coalesce(pg.names, '[]'::jsonb) as groups,
          u.manager_id, u.roles, u.status, u.access, to_char(u.start_date, 'YYYY-MM-DD') as start_date, to_char(u.end_date, 'YYYY-MM-DD') as end_date,
-         ${iso('u.created_at')} as created_at, ${iso('u.updated_at')} as updated_at
+         ${iso('u.created_at')} as created_at, ${iso('u.updated_at')} as updated_at, ${iso('pd.due_at')} as planned_deactivation_at
     from page u left join locations l on l.id = u.location_id
     left join lateral (
       select jsonb_agg(g.name order by g.name) as names
         from group_memberships gm join groups g on g.id = gm.group_id
        where gm.user_id = u.id) pg on true
+    left join planned_deactivations pd on pd.user_id = u.id and pd.status = 'planned'
    order by ${sort.order}`;
 }
 
@@ -99,6 +103,7 @@ function toRecord(r: UserRow): UserRecord {
     access: r.access,
     startDate: r.start_date,
     endDate: r.end_date,
+    plannedDeactivationAt: r.planned_deactivation_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };

@@ -414,7 +414,7 @@ describe.skipIf(!CHROMIUM)('small screens and the queues', () => {
     const user = (await store.query<{ id: string }>(`select id::text as id from users where organization_id = 'acme' order by seq limit 1`))[0]!.id;
     pages.push(
       '/dashboard', '/dashboard/orgs/acme/connectors', '/dashboard/orgs/acme/runs', `/dashboard/orgs/globex/runs/${run}`, '/dashboard/orgs/globex/connectors',
-      '/dashboard/orgs/acme/users', `/dashboard/orgs/acme/users/${user}`, '/dashboard/orgs/acme/rollouts', `/dashboard/orgs/acme/rollouts/${rollout}`,
+      '/dashboard/orgs/acme/users', `/dashboard/orgs/acme/users/${user}`, '/dashboard/orgs/acme/rollouts', `/dashboard/orgs/acme/rollouts/${rollout}`, '/dashboard/orgs/acme/rules',
     );
     const widths: Record<string, number> = {};
     const names: Record<string, string> = { '/dashboard/orgs/acme/connectors': 'connectors-390', '/dashboard/orgs/acme/users': 'users-390', [`/dashboard/orgs/globex/runs/${run}`]: 'held-run-390', [`/dashboard/orgs/acme/rollouts/${rollout}`]: 'rollout-390' };
@@ -434,7 +434,7 @@ describe.skipIf(!CHROMIUM)('small screens and the queues', () => {
     await shot(page, 'invite-preview-390');
     widths['invite preview'] = await page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
     expect(Object.entries(widths).filter(([, w]) => w > 390)).toEqual([]);
-    expect(Object.keys(widths).length).toBe(11);
+    expect(Object.keys(widths).length).toBe(12);
     expect(errors).toEqual([]);
     await context.close();
     const signedOut = await newPage(390);

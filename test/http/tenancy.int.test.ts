@@ -12,7 +12,7 @@ let h: HttpService;
 let globex: string;
 let acme: string;
 /** acme's resources, which globex must not reach */
-const A = { users: [] as string[], emails: [] as string[], names: [] as string[], rolloutScheduled: '', rolloutPaused: '', rolloutDone: '', run: '', heldRun: '', location: '', group: '', inviteToken: '' };
+const A = { users: [] as string[], emails: [] as string[], names: [] as string[], rolloutScheduled: '', rolloutPaused: '', rolloutDone: '', run: '', heldRun: '', location: '', group: '', inviteToken: '', rule: '' };
 /** globex's own */
 const G = { users: [] as string[], run: '' };
 const NOBODY = '00000000-0000-4000-8000-000000000000';
@@ -44,6 +44,7 @@ beforeAll(async () => {
   await waitFor(async () => (await r.get(A.rolloutDone))?.status === 'completed');
   await h.sink.waitForMessages(1);
   A.inviteToken = tokenOf(h.sink.messages[0].text);
+  A.rule = (await h.svc.ctx.rules().create('acme', { name: 'Acme joiners', filter: { location: 'Berlin' }, daysBefore: 3, localTime: '09:00', loginMethod: 'sso' }, 'admin')).id;
 
   expect(await h.svc.syncOther([1, 2, 3].map(globexRow))).toBe('succeeded');
   G.users = (await h.svc.store.query<{ id: string }>(`select id from users where organization_id = 'globex' order by seq`)).map((u) => u.id);
@@ -81,6 +82,16 @@ function acmeTargets(): Array<[string, string, unknown]> {
     ['HEAD', `/api/sync-runs/${A.run}`, undefined],
     ['POST', `/api/sync-runs/${A.heldRun}/approve`, undefined],
     ['POST', `/api/sync-runs/${A.heldRun}/reject`, undefined],
+    ['GET', `/api/rules/${A.rule}`, undefined],
+    ['HEAD', `/api/rules/${A.rule}`, undefined],
+    ['PATCH', `/api/rules/${A.rule}`, { enabled: true }],
+    ['POST', `/api/rules/${A.rule}/enable`, undefined],
+    ['POST', `/api/rules/${A.rule}/disable`, undefined],
+    ['GET', `/api/rules/${A.rule}/preview`, undefined],
+    ['HEAD', `/api/rules/${A.rule}/preview`, undefined],
+    ['GET', `/api/rules/${A.rule}/audit`, undefined],
+    ['HEAD', `/api/rules/${A.rule}/audit`, undefined],
+    ['PUT', `/api/locations/${A.location}/time-zone`, { timeZone: 'Asia/Tokyo' }],
   ];
 }
 
@@ -111,12 +122,14 @@ describe('one organization token on another organization', () => {
 
   it('never lists the other organization on any list route, whatever the filter', async () => {
     const lists = routesOf(h.app).filter((r) => r.method === 'GET' && r.url.startsWith('/api/') && !r.url.includes(':') && r.url !== '/api/openapi.json').map((r) => r.url);
-    expect(lists.sort()).toEqual(['/api/connectors', '/api/rollouts', '/api/sync-runs', '/api/users']);
+    expect(lists.sort()).toEqual(['/api/connectors', '/api/locations', '/api/rollouts', '/api/rules', '/api/sync-runs', '/api/users']);
     const queries: Record<string, string[]> = {
       '/api/users': ['', '?limit=1000', `?locationId=${A.location}`, `?groupId=${A.group}`, `?q=${encodeURIComponent(A.emails[0])}`, '?q=E1', '?access=invited', '?status=active'],
       '/api/rollouts': ['', '?status=scheduled', '?status=paused', '?status=completed', '?limit=500'],
       '/api/sync-runs': ['', '?connectorId=acme-hr', '?status=needs_approval', '?status=succeeded', '?limit=500'],
       '/api/connectors': [''],
+      '/api/rules': [''],
+      '/api/locations': [''],
     };
     for (const [org, token, other] of [['globex', globex, 'acme'], ['acme', acme, 'globex']] as const) {
       for (const url of lists) {

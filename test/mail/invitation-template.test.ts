@@ -37,8 +37,8 @@ beforeAll(async () => {
 });
 
 describe('compiling', () => {
-  it('renders MJML once per login method and message variant, never per recipient', () => {
-    expect(mjmlCallsAfterCompile).toBe(LOGIN_METHODS.length * 2);
+  it('renders MJML once per login method, message and reminder variant, never per recipient', () => {
+    expect(mjmlCallsAfterCompile).toBe(LOGIN_METHODS.length * 4);
     for (let i = 0; i < 300; i++) {
       const loginMethod = LOGIN_METHODS[i % 3]!;
       compiled.render({ ...base, loginMethod, firstName: `P${i}`, message: i % 2 ? `note ${i}` : null });
@@ -53,7 +53,18 @@ describe('compiling', () => {
     const c = await compileInvitationTemplates({ compileMjml: (s, o) => { calls++; return real(s, o); } });
     c.render(base);
     c.render({ ...base, message: 'hi' });
-    expect(calls).toBe(6);
+    expect(calls).toBe(12);
+  });
+
+  it('a reminder: the reminder wording and subject, the same link; an invitation has neither', () => {
+    const first = compiled.render({ ...base, message: 'hi' });
+    const again = compiled.render({ ...base, message: 'hi', reminder: true });
+    expect(again.subject).toBe(`Reminder: ${first.subject}`);
+    for (const part of [again.text, again.html]) expect(part).toContain('your invitation is still waiting for you');
+    for (const part of [first.text, first.html, first.subject]) expect(part).not.toMatch(/still waiting|Reminder/);
+    const link = (t: string) => /https?:\/\/\S+token=\S+/.exec(t)?.[0];
+    expect(link(again.text)).toBe(link(first.text));
+    expect(again.html).toContain(`href="${base.acceptUrl}"`);
   });
 
   it('embeds templates/invitation.mjml as it is (after editing it, run this file with -u)', async () => {

@@ -50,6 +50,7 @@ export async function startHttpService(opts: { env?: Record<string, string>; wor
       em: ctx.em,
       sync: ctx.sync,
       rollouts: svc.workers?.rollouts ?? ctx.rollouts(),
+      rules: svc.workers?.rules ?? ctx.rules(),
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
       enqueueWebhookEvents: ctx.enqueueWebhookEvents,

@@ -30,7 +30,7 @@ export interface TestService {
  * A store, a config with one organization (and optionally a second), queues under a
  * prefix of their own, and — unless told otherwise — running workers sending to `smtpUrl`.
  */
-export async function startTestService(opts: { smtpUrl: string; redisUrl?: string; env?: Record<string, string>; workers?: boolean; extraOrg?: boolean } ): Promise<TestService> {
+export async function startTestService(opts: { smtpUrl: string; redisUrl?: string; env?: Record<string, string>; workers?: boolean; extraOrg?: boolean; orgConfig?: Record<string, unknown> } ): Promise<TestService> {
   const store = await createTestStore();
   const dir = tempDir('hrsync-svc-');
   const exportPath = join(dir, 'employees.csv');
@@ -39,7 +39,7 @@ export async function startTestService(opts: { smtpUrl: string; redisUrl?: strin
   const redisUrl = opts.redisUrl ?? REDIS_URL;
   const org = 'acme';
   const connector = 'acme-hr';
-  const organizations: unknown[] = [{ id: org, name: 'Acme <GmbH> & "Co"', connectors: [{ id: connector, type: 'file', options: { path: exportPath }, deactivation: { maxPercent: 100 } }] }];
+  const organizations: unknown[] = [{ id: org, name: 'Acme <GmbH> & "Co"', connectors: [{ id: connector, type: 'file', options: { path: exportPath }, deactivation: { maxPercent: 100 } }], ...opts.orgConfig }];
   const otherPath = join(dir, 'other.csv');
   if (opts.extraOrg) {
     writeFileSync(otherPath, toCsv([]));

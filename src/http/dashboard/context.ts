@@ -161,6 +161,10 @@ const NOTICES: Record<string, string> = {
   rollout_paused: 'Rollout paused: no more messages go out until you resume it.',
   rollout_resumed: 'Rollout resumed.',
   rollout_cancelled: 'Rollout cancelled: messages not yet sent will not be sent.',
+  rule_created: 'Rule added, switched off. Check the preview below, then switch it on.',
+  rule_enabled: 'Rule switched on: it invites the joiners it names at their moment.',
+  rule_disabled: 'Rule switched off: it sends nothing more.',
+  time_zone_saved: 'Time zone saved: the planned invitations and deactivations of its people follow it.',
 };
 
 const ERRORS: Record<string, string> = {
@@ -172,6 +176,9 @@ const ERRORS: Record<string, string> = {
   nothing_selected: 'Select at least one user, or choose all users matching the filter.',
   too_many: 'That selection is too large for one rollout (at most 200,000 users).',
   redis_unreachable: 'The queue (Redis) is not reachable right now; try again in a moment.',
+  rule_invalid: 'That rule is not complete: give a name, the days before the start date (0–365) and a time of day.',
+  rule_name_taken: 'A rule with this name exists already.',
+  time_zone_invalid: 'That is not a time zone name (e.g. Europe/Berlin, America/New_York).',
   failed: 'That did not work; try again.',
 };
 

@@ -14,6 +14,7 @@ import { registerConnectorPages } from './pages/connectors.js';
 import { registerInvitePages } from './pages/invite.js';
 import { registerOrganizationRoutes } from './pages/organizations.js';
 import { registerRolloutPages } from './pages/rollouts.js';
+import { registerRulePages } from './pages/rules.js';
 import { registerRunPages } from './pages/runs.js';
 import { registerUserPages } from './pages/users.js';
 import { cookieSecret, CSRF_COOKIE, SESSION_COOKIE } from './session.js';
@@ -134,6 +135,7 @@ export async function registerDashboard(app: FastifyInstance, deps: HttpDeps, au
     registerUserPages(scope, dash);
     registerInvitePages(scope, dash);
     registerRolloutPages(scope, dash);
+    registerRulePages(scope, dash);
 
     scope.all('/dashboard/*', async () => {
       throw new PageError(404, 'Not found', 'There is no such page.');

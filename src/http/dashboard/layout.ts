@@ -8,7 +8,7 @@ export interface Org {
   name: string;
 }
 
-export type Section = 'orgs' | 'connectors' | 'runs' | 'users' | 'rollouts';
+export type Section = 'orgs' | 'connectors' | 'runs' | 'users' | 'rollouts' | 'rules';
 
 /** What every signed-in page knows about its request. */
 export interface PageContext {
@@ -28,6 +28,7 @@ const NAV: Array<{ section: Exclude<Section, 'orgs'>; label: string }> = [
   { section: 'runs', label: 'Sync runs' },
   { section: 'users', label: 'Users' },
   { section: 'rollouts', label: 'Rollouts' },
+  { section: 'rules', label: 'Rules' },
 ];
 
 export function csrfField(ctx: { csrf: string }): SafeHtml {

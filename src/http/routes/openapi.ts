@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z, type ZodType } from 'zod';
 import * as S from '../schemas.js';
+import { ruleUpdateSchema } from '../../rules/rule-types.js';
+import { createRuleBody, timeZoneBody } from './rules.js';
 
 function schema(t: ZodType): unknown {
   return z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' });
@@ -48,6 +50,21 @@ export function openApiDocument(): unknown {
       '/api/sync-runs/{id}': { get: { ...secured, parameters: [idParam], responses: responses('200', 'a run record with rejected records') } },
       '/api/sync-runs/{id}/approve': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the approved run') } },
       '/api/sync-runs/{id}/reject': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rejected run') } },
+      '/api/rules': {
+        get: { ...secured, parameters: queryParams(S.organizationQuery), responses: responses('200', 'invitation rules') },
+        post: { ...secured, summary: 'A standing decision: invite joiners N days before their start date, at a local time (created off unless enabled)', requestBody: body(createRuleBody), responses: { ...responses('201', 'the rule'), '409': error } },
+      },
+      '/api/rules/preview': { post: { ...secured, summary: 'Who an unsaved rule would invite, and when', requestBody: body(createRuleBody), responses: responses('200', 'people and moments') } },
+      '/api/rules/{id}': {
+        get: { ...secured, parameters: [idParam], responses: responses('200', 'a rule') },
+        patch: { ...secured, parameters: [idParam], requestBody: body(ruleUpdateSchema), responses: responses('200', 'the rule') },
+      },
+      '/api/rules/{id}/enable': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rule') } },
+      '/api/rules/{id}/disable': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rule') } },
+      '/api/rules/{id}/preview': { get: { ...secured, parameters: [idParam], responses: responses('200', 'people and moments') } },
+      '/api/rules/{id}/audit': { get: { ...secured, parameters: [idParam], responses: responses('200', 'who created, changed, enabled, disabled it') } },
+      '/api/locations': { get: { ...secured, parameters: queryParams(S.organizationQuery), responses: responses('200', 'locations with their time zones') } },
+      '/api/locations/{id}/time-zone': { put: { ...secured, parameters: [idParam], requestBody: body(timeZoneBody), responses: responses('200', 'the location') } },
     },
   };
 }

@@ -9,7 +9,8 @@ export const INVITATION_MJML = `<!--
     [[name]]   compile-time copy (per login method, HTML-escaped), see invitation-copy.ts
     {{name}}   per-recipient value, HTML-escaped when the compiled HTML is filled
   A block between the comments "#if message" and "#endif message" is kept only in the
-  variant with a personal message.
+  variant with a personal message; one between "#if reminder" and "#endif reminder" only in
+  the reminder of an invitation not yet accepted (the same link).
   Preview by hand: npx mjml src/mail/templates/invitation.mjml -s
 -->
 <mjml lang="en">
@@ -33,6 +34,9 @@ export const INVITATION_MJML = `<!--
         <mj-column>
           <mj-text font-size="22px" line-height="30px" font-weight="700">[[heading]]</mj-text>
           <mj-text>{{greeting}}</mj-text>
+          <!-- #if reminder -->
+          <mj-text font-weight="600">[[reminderNote]]</mj-text>
+          <!-- #endif reminder -->
           <mj-text>[[intro]]</mj-text>
         </mj-column>
       </mj-section>

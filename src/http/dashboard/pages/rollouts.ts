@@ -171,6 +171,8 @@ ${pageHead(html`Rollout <code>${shortId(r.id)}</code>`, {
     <dt>Message</dt><dd class="pre">${r.message ?? html`<span class="muted">none</span>`}</dd>
     <dt>Who</dt><dd>${selectionText(r)}${r.selection.filter ? html`<div class="small muted">resolved when it fired</div>` : ''}</dd>
     <dt>Re-send</dt><dd>${r.resend ? 'yes' : 'no'}</dd>
+    ${r.ruleId ? html`<dt>Made by</dt><dd><a href="${orgPath(org, 'rules') + `?preview=${r.ruleId}`}">an invitation rule</a></dd>` : ''}
+    ${r.counts.reminded > 0 ? html`<dt>Reminders sent</dt><dd>${formatCount(r.counts.reminded)}</dd>` : ''}
     <dt>Created</dt><dd>${time(r.createdAt, { seconds: true })}</dd>
     <dt>Started</dt><dd data-time-field="startedAt">${time(r.startedAt, { seconds: true })}</dd>
     <dt>Finished</dt><dd data-time-field="finishedAt">${time(r.finishedAt, { seconds: true })}</dd>

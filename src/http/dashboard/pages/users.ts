@@ -181,6 +181,7 @@ ${pageHead(userName(user), {
     <dt>Roles</dt><dd>${user.roles.length ? user.roles.map((r) => html`<span class="tag">${r}</span>`) : '—'}</dd>
     <dt>Start date</dt><dd>${user.startDate ?? '—'}</dd>
     <dt>End date</dt><dd>${user.endDate ?? '—'}</dd>
+    ${user.plannedDeactivationAt ? html`<dt>Deactivated</dt><dd>${time(user.plannedDeactivationAt)} <span class="muted">(planned: the end of the last day, local time)</span></dd>` : ''}
     <dt>Created</dt><dd>${time(user.createdAt)}</dd>
     <dt>Updated</dt><dd>${time(user.updatedAt)}</dd>
     <dt>User id</dt><dd><code>${user.id}</code></dd>
