@@ -11,6 +11,7 @@ import { isUuid } from '../domain/uuid.js';
 import { sqlOne } from '../db/sql.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
+import { ON_DEMAND_MAX, syncEmployeesNow } from '../sync/on-demand.js';
 import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
 import { formatRollout, formatRun, formatUsersTable } from './format.js';
@@ -108,14 +109,19 @@ export function buildProgram(): Command {
     .option('--connector <id>', 'the connector to sync, when it is named "approve" or "reject"')
     .option('--dry-run', 'plan only: report what would change, write nothing', false)
     .option('--full', 'force a full listing even where incremental sync is configured', false)
+    .option('--employee <id...>', `only these employees (ids at the HR system, at most ${ON_DEMAND_MAX}), looked up by id now: no listing (trigger on_demand)`)
     .option('--json', 'print the run record as one JSON object', false)
-    .action(async (positional: string | undefined, opts: { connector?: string; dryRun: boolean; json: boolean; full: boolean }) => {
+    .action(async (positional: string | undefined, opts: { connector?: string; dryRun: boolean; json: boolean; full: boolean; employee?: string[] }) => {
       if (positional && opts.connector) throw new AppError('validation_failed', `name the connector once: "${positional}" or --connector ${opts.connector}`);
       const connectorId = opts.connector ?? positional;
       if (!connectorId) throw new AppError('validation_failed', 'usage: hrsync sync <connectorId> | hrsync sync approve|reject <runId>');
-      const progress = progressPrinter(!opts.json && process.stderr.isTTY === true);
-      const run = await withContext((ctx) =>
-        ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress }),
+      if (opts.employee && (opts.dryRun || opts.full)) throw new AppError('validation_failed', '--employee applies what HR says of those people now: it cannot be combined with --dry-run or --full');
+      const progress = progressPrinter(!opts.json && !opts.employee && process.stderr.isTTY === true);
+      const employees = opts.employee;
+      const run = await withContext(async (ctx) =>
+        employees
+          ? (await syncEmployeesNow({ em: ctx.em, config: ctx.config, log: ctx.log }, connectorId, employees)).run
+          : ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress }),
       );
       progress.done();
       out(opts.json ? JSON.stringify(run) : formatRun(run));

@@ -76,7 +76,15 @@ export const acceptBody = z.object({ token: z.string().min(1).max(200), organiza
 /** Steering and approving take no body: an empty one or `{}`; anything else is a 400, not silently ignored. */
 export const emptyBody = z.object({}).strict();
 
-export const triggerSyncBody = z.object({ dryRun: z.boolean().optional() }).strict();
+export const triggerSyncBody = z
+  .object({
+    dryRun: z.boolean().optional(),
+    /** "Sync this person now": looked up by id at the HR system and applied at once (trigger on_demand). */
+    employeeId: z.string().trim().min(1).max(100).optional(),
+    employeeIds: z.array(z.string().trim().min(1).max(100)).min(1).max(5).optional(),
+  })
+  .strict()
+  .refine((b) => !(b.dryRun && (b.employeeId || b.employeeIds)), { message: 'a one-person sync is applied, not planned: drop dryRun' });
 
 export const listRunsQuery = z
   .object({
