@@ -15,6 +15,7 @@ import { rolloutTriggerProcessor } from './rollouts/processor.js';
 import { redisRateLimiter } from './rate-limit.js';
 import { syncProcessor } from './sync/processor.js';
 import { startWebhookWorker } from './webhooks/worker.js';
+import { startHistoryPruner } from './history-prune.js';
 import { errorMessage } from '../src/lib/errors.js';
 import { reconcileSyncRuns } from './sync/reconcile.js';
 import { tryLockBatch } from '../src/invitations/batch-lock.js';
@@ -79,6 +80,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     }
   });
   const webhookWorker = startWebhookWorker(ctx); // issue 18: webhook events → look-up by id → targeted run
+  const historyPruner = startHistoryPruner(ctx); // issue 19: user_events past the retention
   for (const w of [triggerWorker, batchWorker, syncWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
   let reconciling: Promise<void> | null = null;
@@ -114,6 +116,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     reconcileNow,
     async close(graceMs = 25_000) {
       clearInterval(timer);
+      historyPruner.stop();
       if (reconnectTimer) clearTimeout(reconnectTimer);
       const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), webhookWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.

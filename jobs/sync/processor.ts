@@ -17,7 +17,7 @@ export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Lo
     const data = syncJobSchema.parse(job.data);
     const jlog = log.child({ queue: 'sync', jobId: job.id, connectorId: data.connectorId, runId: data.runId });
     try {
-      const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun });
+      const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun, scope: data.scope });
       return { runId: run.id, status: run.status };
     } catch (err) {
       if (isAppError(err) && err.code === 'conflict') {

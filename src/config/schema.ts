@@ -21,6 +21,23 @@ export const mappingSchema = z
   })
   .strict();
 
+/** One scoping rule: an HR field (department, location, jobTitle, emailDomain, or a vendor attribute such as legalEntity) and its values. */
+export const scopeRuleSchema = z
+  .object({ field: z.string().min(1).max(100), values: z.array(z.string().min(1).max(200)).min(1).max(1_000) })
+  .strict();
+
+/**
+ * Who a connector syncs at all, decided on HR fields before matching: people outside are never
+ * created, and those who leave the scope are deactivated like leavers (the same thresholds).
+ */
+export const scopeSchema = z
+  .object({
+    includeInactive: z.boolean().default(true),
+    include: z.array(scopeRuleSchema).max(50).default([]),
+    exclude: z.array(scopeRuleSchema).max(50).default([]),
+  })
+  .strict();
+
 export const connectorSchema = z
   .object({
     id,
@@ -29,7 +46,7 @@ export const connectorSchema = z
     timezone: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).default({}),
     mapping: mappingSchema.default({}),
-    scope: z.object({ includeInactive: z.boolean().default(true) }).strict().default({ includeInactive: true }),
+    scope: scopeSchema.default({ includeInactive: true, include: [], exclude: [] }),
     deactivation: z
       .object({
         maxPercent: z.number().min(0).max(100).optional(),
@@ -92,6 +109,8 @@ export const fileConfigSchema = z
       .strict()
       .default({ batchSize: 2_000 }),
     invitations: invitationsSchema.default(invitationsSchema.parse({})),
+    /** Per-person history (user_events): how long events are kept; older ones are pruned daily. */
+    history: z.object({ retentionDays: z.number().int().min(1).max(36_500).default(400) }).strict().default({ retentionDays: 400 }),
   })
   .strict();
 

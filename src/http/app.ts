@@ -15,6 +15,7 @@ import { registerMetricsEndpoint } from './metrics-endpoint.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { registerConnectorRoutes } from './routes/connectors.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerHistoryRoutes } from './routes/history.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
@@ -111,6 +112,7 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerRolloutRoutes(app, deps);
   registerInvitationRoutes(app, deps);
   registerConnectorRoutes(app, deps);
+  registerHistoryRoutes(app, deps);
   registerOpenApi(app);
   await app.register(pushRoutes, { deps, limiter: authLimiter }); // SCIM 2.0 (/scim/v2) and vendor webhooks (/hooks), issue 18
   await registerBullBoard(app, deps, authLimiter);

@@ -5,6 +5,7 @@ import type { TokenVerifier } from '../auth/tokens.js';
 import type { AppConfig } from '../config/load.js';
 import type { RolloutService } from '../invitations/rollout-service.js';
 import type { Logger } from '../lib/logger.js';
+import type { ScopeRule } from '../domain/scope.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { Metrics } from './metrics.js';
 
@@ -17,7 +18,7 @@ export interface QueueHandles {
 }
 
 /** Records a queued sync run and puts its job on the queue (jobs/sync/enqueue.ts, wired in by the caller). */
-export type EnqueueSync = (opts: { connectorId: string; trigger: 'api'; dryRun?: boolean }) => Promise<{ runId: string }>;
+export type EnqueueSync = (opts: { connectorId: string; trigger: 'api'; dryRun?: boolean; scope?: { include: ScopeRule[]; exclude: ScopeRule[] } }) => Promise<{ runId: string }>;
 
 /** Queues the people a webhook delivery names for a look-up by id (jobs/webhooks, wired in by the caller). */
 export type EnqueueWebhookEvents = (connectorId: string, events: WebhookEvent[], debounceMs: number) => Promise<number>;

@@ -1,3 +1,4 @@
+import { scopeRuleSchema } from '../config/schema.js';
 import { z } from 'zod';
 import { SYNC_RUN_STATUSES } from '../db/sync-run-types.js';
 import { LOGIN_METHODS, type LoginMethod } from '../domain/rollout-plan.js';
@@ -82,8 +83,11 @@ export const triggerSyncBody = z
     /** "Sync this person now": looked up by id at the HR system and applied at once (trigger on_demand). */
     employeeId: z.string().trim().min(1).max(100).optional(),
     employeeIds: z.array(z.string().trim().min(1).max(100)).min(1).max(5).optional(),
+    /** With dryRun: what these scoping rules would do, before they are saved. */
+    scope: z.object({ include: z.array(scopeRuleSchema).default([]), exclude: z.array(scopeRuleSchema).default([]) }).strict().optional(),
   })
   .strict()
+  .refine((b) => !b.scope || b.dryRun === true, { message: 'scope: a scope override is for dry runs only (dryRun: true)' })
   .refine((b) => !(b.dryRun && (b.employeeId || b.employeeIds)), { message: 'a one-person sync is applied, not planned: drop dryRun' });
 
 export const listRunsQuery = z

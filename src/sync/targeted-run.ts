@@ -4,12 +4,14 @@ import type { HrEmployee } from '../../connectors/types.js';
 import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
+import { setHistoryActor } from '../db/history-actor.js';
 import type { SyncCounts } from '../db/sync-run-types.js';
 import { bound, isUniqueViolation, sql, sqlOne } from '../db/sql.js';
 import {
   applyDeactivations, countActive, ensureNamed, insertPendingDeactivations, insertRejections, insertUsers, lookupPage, updateUsers, type FieldModes, type WriteRow,
 } from '../db/sync-repository.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
+import { applyScope, compileScope } from '../domain/scope.js';
 import { deactivationVerdict, planPage, RunMemory, type ExistingUser } from '../domain/sync-plan.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -128,8 +130,9 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
   const records: SyncRecord[] = [];
   const rejections: Rejection[] = [...extraRejections];
   const rejectedIds: string[] = [];
+  const scope = compileScope(cc.scope);
   for (const e of opts.employees) {
-    const r = toSyncRecord(e, mapping);
+    const r = toSyncRecord(applyScope(e, scope), mapping);
     if (isRejection(r)) {
       rejections.push(r);
       if (r.externalId) rejectedIds.push(r.externalId);
@@ -174,6 +177,7 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
 
   await em.transactional(async (tx) => {
     const t = tx as EntityManager;
+    await setHistoryActor(t, { type: opts.trigger === 'on_demand' ? 'run' : opts.trigger, id: runId });
     // The run's record: written first where rows will point at it (rejections, deactivations),
     // else once at the end with its outcome (one statement fewer for the usual single change).
     let recorded = false;

@@ -6,6 +6,7 @@ import { Migration20261205120000_one_live_invitation } from './Migration20261205
 import { Migration20261205130000_connector_records } from './Migration20261205130000_connector_records.js';
 import { Migration20261205150000_dashboard_sessions } from './Migration20261205150000_dashboard_sessions.js';
 import { Migration20261205180000_push } from './Migration20261205180000_push.js';
+import { Migration20261205190000_history_notifications } from './Migration20261205190000_history_notifications.js';
 
 /** Every migration, in order. Listed here (not globbed) so tsx and the compiled build find the same set. */
 export const migrationsList = [
@@ -17,4 +18,5 @@ export const migrationsList = [
   { name: 'Migration20261205130000_connector_records', class: Migration20261205130000_connector_records },
   { name: 'Migration20261205150000_dashboard_sessions', class: Migration20261205150000_dashboard_sessions },
   { name: 'Migration20261205180000_push', class: Migration20261205180000_push },
+  { name: 'Migration20261205190000_history_notifications', class: Migration20261205190000_history_notifications },
 ];

@@ -49,7 +49,7 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: HttpDeps): v
     const people = [...(body.employeeId ? [body.employeeId] : []), ...(body.employeeIds ?? [])];
     // One person (or up to five) now: looked up by id, applied before the answer.
     if (people.length > 0) return reply.code(200).send(await syncEmployeesNow(deps, id, people));
-    const { runId } = await deps.enqueueSync({ connectorId: id, trigger: 'api', dryRun: body.dryRun ?? false });
+    const { runId } = await deps.enqueueSync({ connectorId: id, trigger: 'api', dryRun: body.dryRun ?? false, ...(body.scope ? { scope: body.scope } : {}) });
     return reply.code(202).send({ runId, status: 'queued' });
   });
 

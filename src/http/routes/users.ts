@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { actorOf } from '../../db/history-actor.js';
 import { checkIdempotencyKey, idempotent } from '../../db/idempotency-keys.js';
 import { AppError } from '../../lib/errors.js';
 import { isUuid } from '../../domain/uuid.js';
@@ -59,6 +60,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const { id } = idParams.parse(request.params);
     const body = updateUserBody.parse(request.body ?? {});
     const { organizationId } = organizationQuery.parse(request.query);
-    return updateUser(deps.em(), id, body, scopeOf(request, organizationId));
+    const by = request.principal?.kind === 'organization' ? `token:${request.principal.tokenId}` : 'admin';
+    return updateUser(deps.em(), id, body, scopeOf(request, organizationId), actorOf(by));
   });
 }

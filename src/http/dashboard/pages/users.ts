@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { getUser, listUsers, type ListUsersQuery } from '../../../users/user-service.js';
+import { userHistory } from '../../../history/user-history.js';
 import { employeeOfUser, syncEmployeesNow } from '../../../sync/on-demand.js';
+import { timeline } from './user-timeline.js';
 import { isAppError } from '../../../lib/errors.js';
 import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
 import { html, path, raw, type SafeHtml } from '../html.js';
@@ -156,7 +158,7 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
     const em = dash.deps.em();
     const user = await getUser(em, params.id, org.id);
     if (!user) throw notFound();
-    const [invitations, manager, ctx] = await Promise.all([userInvitations(dash.deps.em(), user.id, org.id), userManager(dash.deps.em(), user.managerId, org.id), dash.pageContext(request, org)]);
+    const [invitations, manager, ctx, history] = await Promise.all([userInvitations(dash.deps.em(), user.id, org.id), userManager(dash.deps.em(), user.managerId, org.id), dash.pageContext(request, org), userHistory(dash.deps.em(), user.id, org.id, { order: 'desc', limit: 50 })]);
     const body = html`
 ${pageHead(userName(user), {
   crumbs: [{ href: orgPath(org, 'users'), label: 'Users' }],
@@ -193,7 +195,8 @@ ${pageHead(userName(user), {
       <td>${time(i.sentAt)}</td>
     </tr>`)}</tbody></table></div>` : emptyState('Never invited. Creating or syncing a user does not invite them.')}
 </section>
-</div>`;
+</div>
+${timeline(org, history.data, history.nextCursor !== null)}`;
     return dash.render(request, reply, org, { title: userName(user), section: 'users', body });
   });
 
