@@ -4,6 +4,7 @@ import type { Orm } from '../src/db/orm.js';
 import type { Logger } from '../src/lib/logger.js';
 import type { SyncEngine } from '../src/sync/sync-engine.js';
 import type { Queues } from './queues.js';
+import type { Notifier } from '../src/notifications/notifier.js';
 
 /**
  * What the workers are built from (src/app/context.ts's AppContext provides it). In its own
@@ -16,4 +17,6 @@ export interface WorkerContext {
   sync: SyncEngine;
   em(): EntityManager;
   queues(): Queues;
+  /** Outbound notifications (src/notifications; absent: none are sent). */
+  notifier?: Notifier;
 }

@@ -13,6 +13,9 @@ import { openStore } from '../db/orm.js';
 import { RolloutService } from '../invitations/rollout-service.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
+import { Notifier } from '../notifications/notifier.js';
+import { runFinishedEvents } from '../notifications/state-events.js';
+import { bullmqNotificationPort, createNotificationQueue } from '../../jobs/notifications/queue.js';
 
 /**
  * Everything a face (CLI, HTTP, worker) needs, built once per process. With src/cli/start.ts
@@ -28,6 +31,7 @@ export interface AppContext extends WorkerContext {
   enqueueSync(opts: Parameters<typeof enqueueSync>[2]): ReturnType<typeof enqueueSync>;
   /** Queues the people a webhook names (the webhook queue is opened on first use). */
   enqueueWebhookEvents: EnqueueWebhookEvents;
+  notifier: Notifier;
   close(): Promise<void>;
 }
 
@@ -37,7 +41,12 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   const orm = await openStore(config.databaseUrl, log);
   const em = () => orm.em.fork() as EntityManager;
   await syncConfigToStore(em(), config);
-  const sync = new SyncEngine({ orm, config, log });
+  let notificationQueue: Queue | null = null;
+  const notifier = new Notifier({ em, config, log, queue: bullmqNotificationPort(() => (notificationQueue ??= createNotificationQueue(config.redisUrl, config.queuePrefix))) });
+  // A run's end tells the administrators what needs them (held, failed); sync itself knows nothing of it.
+  const sync = new SyncEngine({ orm, config, log, onFinished: (run, info) => {
+    for (const e of runFinishedEvents(run, info)) notifier.emitSafely(e);
+  } });
   let queues: Queues | null = null;
   let rollouts: RolloutService | null = null;
   let webhookQueue: Queue | null = null;
@@ -48,6 +57,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     orm,
     sync,
     em,
+    notifier,
     queues: getQueues,
     enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
     enqueueWebhookEvents: (connectorId, events, debounceMs) =>
@@ -58,6 +68,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     async close() {
       await queues?.close();
       await webhookQueue?.close();
+      await notificationQueue?.close();
       await orm.close(true);
     },
   };

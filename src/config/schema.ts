@@ -76,11 +76,60 @@ export const connectorSchema = z
   })
   .strict();
 
+/** The notification events (src/notifications/events.ts; docs/notifications.md). */
+export const NOTIFICATION_EVENT_TYPES = [
+  'sync.run.held',
+  'sync.run.failed',
+  'connector.credentials_failed',
+  'rollout.paused',
+  'rollout.failed',
+  'rollout.completed',
+  'invitation.accepted',
+  'rules.deactivations_over_threshold',
+] as const;
+const notificationEventType = z.enum(NOTIFICATION_EVENT_TYPES);
+
+/** Where an organization's administrators are told what happened: signed webhooks and e-mail. */
+export const notificationsSchema = z
+  .object({
+    webhooks: z
+      .array(
+        z
+          .object({
+            id,
+            url: z.url({ protocol: /^https?$/ }).max(2_000),
+            /** The endpoint's signing secret (write it as ${ENV_NAME}); receivers check HMAC-SHA256 with it. */
+            secret: z.string().min(16, 'must be at least 16 characters'),
+            /** Which events go there (default: all). */
+            events: z.array(notificationEventType).min(1).optional(),
+          })
+          .strict(),
+      )
+      .max(20)
+      .default([]),
+    emails: z
+      .object({
+        /** The administrators told by e-mail. */
+        to: z.array(z.email()).min(1).max(50),
+        /** Which events they are told of (default: all but invitation.accepted, which is webhook only). */
+        events: z.array(notificationEventType.exclude(['invitation.accepted'])).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** An endpoint is disabled after this many deliveries in a row failed (every retry used up). */
+    disableAfterFailures: z.number().int().min(1).max(1_000).default(10),
+    /** Webhook delivery attempts (exponential backoff from `retryDelayMs`). */
+    attempts: z.number().int().min(1).max(20).default(8),
+    retryDelayMs: z.number().int().min(10).max(600_000).default(5_000),
+  })
+  .strict();
+
 export const organizationSchema = z
   .object({
     id,
     name: z.string().min(1).max(200),
     connectors: z.array(connectorSchema).default([]),
+    notifications: notificationsSchema.optional(),
   })
   .strict();
 
@@ -120,3 +169,5 @@ export type ConnectorConfig = z.infer<typeof connectorSchema>;
 export type OrganizationConfig = z.infer<typeof organizationSchema>;
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 export type InvitationsConfig = z.infer<typeof invitationsSchema>;
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];

@@ -8,6 +8,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ScopeRule } from '../domain/scope.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
 import type { Metrics } from './metrics.js';
+import type { Notifier } from '../notifications/notifier.js';
 
 /** The BullMQ queues, for Bull Board and the queue-depth metrics (opened by the composition root). */
 export interface QueueHandles {
@@ -38,6 +39,8 @@ export interface HttpDeps {
   /** PostgreSQL and Redis reachable? */
   readiness(): Promise<Record<string, string>>;
   metrics?: Metrics;
+  /** Outbound notifications (absent: none, e.g. a test app). */
+  notifier?: Notifier;
 }
 
 export const DEFAULT_BODY_LIMIT = 256 * 1024;

@@ -52,6 +52,8 @@ export interface SyncEngineDeps {
   log: Logger;
   /** Which connector implements a config `type`; tests may swap one in. */
   resolveConnector?: (type: string) => HrConnector<any>;
+  /** Called with every finished run that is not a dry run (held, failed, succeeded); must not throw or block. */
+  onFinished?: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
 }
 
 const EXAMPLES = 10;
@@ -136,6 +138,7 @@ export class SyncEngine {
     const log = this.deps.log.child({ runId, connectorId: cc.id, organizationId: org.id, dryRun: opts.dryRun, mode });
     log.info({ trigger: opts.trigger ?? 'manual' }, 'sync started');
 
+    let failureCode: string | null = null;
     const run = new RunContext(em, runId, org, cc, opts.dryRun, log, () => {
       // A batch never writes once the lock's session is gone: another run may hold the connector by now.
       if (lock && !lock.held) throw lockLost(cc.id);
@@ -236,6 +239,7 @@ export class SyncEngine {
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
+      failureCode = isAppError(err) ? err.code : 'error';
       run.heldReason = null;
       // Not the raw error: a database error's message carries the SQL text and its parameters (e-mails).
       log.error({ err: { type: err instanceof Error ? err.name : typeof err, code: isAppError(err) ? err.code : (err as { code?: unknown })?.code, message: run.error } }, 'sync failed');
@@ -245,7 +249,16 @@ export class SyncEngine {
       await whenDatabaseIsBack(() => sql(em, `delete from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]), retry).catch(() => {});
       await whenDatabaseIsBack(() => finalRecord(em), retry);
     }
-    return (await whenDatabaseIsBack(() => loadRunRecord(em, runId), { timeoutMs: FINAL_WRITE_TIMEOUT_MS }))!;
+    const record = (await whenDatabaseIsBack(() => loadRunRecord(em, runId), { timeoutMs: FINAL_WRITE_TIMEOUT_MS }))!;
+    // Told to whoever wired a listener (the composition root: notifications); never the run's concern.
+    if (!opts.dryRun && this.deps.onFinished) {
+      try {
+        this.deps.onFinished(record, { errorCode: failureCode });
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'run listener failed');
+      }
+    }
+    return record;
   }
 
   private incrementalSince(connector: HrConnector<any>, cc: ConnectorConfig, state: { last_sync_at: Date | null; last_full_sync_at: Date | null } | null, forceFull: boolean): Date | null {
