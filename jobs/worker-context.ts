@@ -3,6 +3,7 @@ import type { AppConfig } from '../src/config/load.js';
 import type { Orm } from '../src/db/orm.js';
 import type { Logger } from '../src/lib/logger.js';
 import type { SyncEngine } from '../src/sync/sync-engine.js';
+import type { SyncRunRecord } from '../src/sync/run-record.js';
 import type { Queues } from './queues.js';
 import type { Notifier } from '../src/notifications/notifier.js';
 
@@ -19,4 +20,6 @@ export interface WorkerContext {
   queues(): Queues;
   /** Outbound notifications (src/notifications; absent: none are sent). */
   notifier?: Notifier;
+  /** A run's end, told to the notifications (pushed runs too). */
+  onFinished?: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
 }

@@ -13,6 +13,7 @@ import { openStore } from '../db/orm.js';
 import { RolloutService } from '../invitations/rollout-service.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
+import type { SyncRunRecord } from '../sync/run-record.js';
 import { Notifier } from '../notifications/notifier.js';
 import { runFinishedEvents } from '../notifications/state-events.js';
 import { bullmqNotificationPort, createNotificationQueue } from '../../jobs/notifications/queue.js';
@@ -32,6 +33,8 @@ export interface AppContext extends WorkerContext {
   /** Queues the people a webhook names (the webhook queue is opened on first use). */
   enqueueWebhookEvents: EnqueueWebhookEvents;
   notifier: Notifier;
+  /** A run's end, as the notifications hear of it (given to the pushed runs: SCIM, webhooks). */
+  onFinished: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
   close(): Promise<void>;
 }
 
@@ -44,9 +47,10 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   let notificationQueue: Queue | null = null;
   const notifier = new Notifier({ em, config, log, queue: bullmqNotificationPort(() => (notificationQueue ??= createNotificationQueue(config.redisUrl, config.queuePrefix))) });
   // A run's end tells the administrators what needs them (held, failed); sync itself knows nothing of it.
-  const sync = new SyncEngine({ orm, config, log, onFinished: (run, info) => {
+  const onFinished = (run: SyncRunRecord, info: { errorCode: string | null }) => {
     for (const e of runFinishedEvents(run, info)) notifier.emitSafely(e);
-  } });
+  };
+  const sync = new SyncEngine({ orm, config, log, onFinished });
   let queues: Queues | null = null;
   let rollouts: RolloutService | null = null;
   let webhookQueue: Queue | null = null;
@@ -58,6 +62,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     sync,
     em,
     notifier,
+    onFinished,
     queues: getQueues,
     enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
     enqueueWebhookEvents: (connectorId, events, debounceMs) =>

@@ -126,7 +126,7 @@ export function buildProgram(): Command {
       const employees = opts.employee;
       const run = await withContext(async (ctx) =>
         employees
-          ? (await syncEmployeesNow({ em: ctx.em, config: ctx.config, log: ctx.log }, connectorId, employees)).run
+          ? (await syncEmployeesNow({ em: ctx.em, config: ctx.config, log: ctx.log, onFinished: ctx.onFinished }, connectorId, employees)).run
           : ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress, scope }),
       );
       progress.done();

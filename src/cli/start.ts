@@ -70,6 +70,7 @@ export async function runStart(role: Role): Promise<void> {
       enqueueSync: ctx.enqueueSync,
       enqueueWebhookEvents: ctx.enqueueWebhookEvents,
       notifier: ctx.notifier,
+      onFinished: ctx.onFinished,
       tokens: new TokenVerifier(ctx.em, config.adminToken),
       readiness: () => readiness(ctx.em, config.redisUrl),
     });

@@ -7,6 +7,7 @@ import type { RolloutService } from '../invitations/rollout-service.js';
 import type { Logger } from '../lib/logger.js';
 import type { ScopeRule } from '../domain/scope.js';
 import type { SyncEngine } from '../sync/sync-engine.js';
+import type { SyncRunRecord } from '../sync/run-record.js';
 import type { Metrics } from './metrics.js';
 import type { Notifier } from '../notifications/notifier.js';
 
@@ -39,6 +40,8 @@ export interface HttpDeps {
   /** PostgreSQL and Redis reachable? */
   readiness(): Promise<Record<string, string>>;
   metrics?: Metrics;
+  /** A pushed run (SCIM) held for approval: told to the notifications (absent: nobody). */
+  onFinished?: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
   /** Outbound notifications (absent: none, e.g. a test app). */
   notifier?: Notifier;
 }

@@ -15,7 +15,7 @@ import { applyScope, compileScope } from '../domain/scope.js';
 import { deactivationVerdict, planPage, RunMemory, type ExistingUser } from '../domain/sync-plan.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { emptyCounts } from './run-record.js';
+import { emptyCounts, loadRunRecord, type SyncRunRecord } from './run-record.js';
 
 /**
  * A targeted run: a handful of employees pushed to hrsync (a SCIM request, a vendor webhook's
@@ -60,6 +60,8 @@ export interface TargetedRunDeps {
   em(): EntityManager;
   config: AppConfig;
   log: Logger;
+  /** Told of a pushed run held for approval (the composition root: notifications); must not throw. */
+  onFinished?: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
 }
 
 export function fieldModes(mapping: CompiledMapping): FieldModes {
@@ -244,6 +246,10 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
     }
   });
   deps.log.info({ runId, connectorId: cc.id, trigger: opts.trigger, status, ...counts }, 'targeted sync finished');
+  if ((status as TargetedRunResult['status']) === 'needs_approval' && deps.onFinished) {
+    const run = await loadRunRecord(em, runId, { rejectedLimit: 0 });
+    if (run) deps.onFinished(run, { errorCode: null });
+  }
   return { runId, status, counts, heldReason, outcomes };
 }
 

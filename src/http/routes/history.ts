@@ -8,7 +8,7 @@ import { scopeOf } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
 import { idParams, timestamp } from '../schemas.js';
 
-const historyQuery = z
+export const historyQuery = z
   .object({
     organizationId: z.string().min(1).max(63).optional(),
     cursor: z.string().max(200).optional(),
@@ -17,7 +17,7 @@ const historyQuery = z
   })
   .strict();
 
-const exportQuery = z
+export const exportQuery = z
   .object({
     organizationId: z.string().min(1).max(63).optional(),
     from: timestamp(),
