@@ -121,5 +121,12 @@ describe('POST /api/connectors/:id/sync { employeeId } and POST /api/users/:id/s
   it('rejects bad input with a 400', async () => {
     expect((await app.inject({ method: 'POST', url: '/api/connectors/acme-bamboo/sync', headers: admin, payload: { employeeIds: ['1', '2', '3', '4', '5', '6'] } })).statusCode).toBe(400);
     expect((await app.inject({ method: 'POST', url: '/api/connectors/acme-bamboo/sync', headers: admin, payload: { employeeId: '1', dryRun: true } })).statusCode).toBe(400);
+    // a scope override is for dry runs only; with one, the dry run is queued carrying it
+    const scope = { exclude: [{ field: 'department', values: ['Sales'] }] };
+    expect((await app.inject({ method: 'POST', url: '/api/connectors/acme-bamboo/sync', headers: admin, payload: { scope } })).statusCode).toBe(400);
+    const queued = await app.inject({ method: 'POST', url: '/api/connectors/acme-bamboo/sync', headers: admin, payload: { dryRun: true, scope } });
+    expect(queued.statusCode, queued.body).toBe(202);
+    const job = (await ctx.queues().sync.getJobs(['waiting', 'delayed', 'active'])).find((j) => j.data.runId === queued.json().runId);
+    expect(job?.data).toMatchObject({ dryRun: true, scope: { include: [], exclude: scope.exclude } });
   });
 });
