@@ -9,7 +9,9 @@ import { notificationEvent } from '../../src/notifications/events.js';
 import { SIGNATURE_HEADER, verifySignature } from '../../src/notifications/signature.js';
 import { auditSecrets } from '../support/log-audit.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../support/redis.js';
-import { waitFor } from '../support/service.js';
+import { tokenOf, waitFor } from '../support/service.js';
+import { buildApp } from '../../src/http/app.js';
+import { TokenVerifier } from '../../src/auth/tokens.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { configFor, createTestStore, employees, tempDir, toCsv, type TestStore } from '../support/store.js';
 
@@ -128,6 +130,27 @@ describe('a run held for approval', () => {
     const rows = await store.query<{ endpoint_id: string; status: string }>(`select endpoint_id, status from notification_deliveries where event_id = $1 order by endpoint_id`, [e.id]);
     expect(rows).toEqual([{ endpoint_id: 'flaky', status: 'skipped' }, { endpoint_id: 'ops', status: 'delivered' }]);
     expect(flaky.got.length).toBe(before);
+  }, 40_000);
+
+  it('a rollout completing and an invitation accepted are posted (the acceptance by webhook only)', async () => {
+    const [user] = await store.query<{ id: string }>(`select id from users where external_id = 'E1'`);
+    const rollout = await ctx.rollouts().create('acme', { userIds: [user.id], loginMethod: 'password' });
+    const done = await waitFor(async () => ok.got.find((r) => JSON.parse(r.body).type === 'rollout.completed' && JSON.parse(r.body).data.rolloutId === rollout.id), 15_000);
+    expect(JSON.parse(done.body).data.counts).toMatchObject({ targeted: 1, sent: 1 });
+    const invite = await waitFor(async () => sink.messages.find((m) => m.envelope.to.includes('person1@acme.example')), 10_000);
+    const app = await buildApp({ config: ctx.config, log: ctx.log, em: ctx.em, sync: ctx.sync, rollouts: ctx.rollouts(), queues: ctx.queues(), enqueueSync: ctx.enqueueSync, tokens: new TokenVerifier(ctx.em, null, 0), readiness: async () => ({}), notifier: ctx.notifier });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/api/invitations/accept', payload: { token: tokenOf(invite.text) } });
+      expect(res.statusCode, res.body).toBe(200);
+    } finally {
+      await app.close();
+    }
+    const accepted = await waitFor(async () => ok.got.find((r) => JSON.parse(r.body).type === 'invitation.accepted'), 10_000);
+    expect(JSON.parse(accepted.body).data).toMatchObject({ rolloutId: rollout.id, userId: user.id });
+    expect(accepted.body).not.toContain('@');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sink.messages.filter((m) => /accepted/i.test(m.subject ?? ''))).toHaveLength(0); // webhook only
+    expect(sink.messages.some((m) => /rollout .* completed/.test(m.subject ?? ''))).toBe(true);
   }, 40_000);
 
   it('the same event emitted twice is delivered once', async () => {
