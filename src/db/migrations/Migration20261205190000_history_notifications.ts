@@ -40,10 +40,14 @@ end $$;
 drop trigger if exists user_events_append_only on user_events;
 create trigger user_events_append_only before update on user_events for each statement execute function user_events_refuse_update();
 
+-- The actor is read once per statement (reading the settings per row cost more than the rows' JSON).
 create or replace function user_history_created() returns trigger language plpgsql as $$
+declare
+  actor_t text := hrsync_actor_type();
+  actor_i text := hrsync_actor_id();
 begin
   insert into user_events (organization_id, user_id, kind, actor_type, actor_id, data)
-  select n.organization_id, n.id, 'created', hrsync_actor_type(), hrsync_actor_id(),
+  select n.organization_id, n.id, 'created', actor_t, actor_i,
          jsonb_strip_nulls(jsonb_build_object(
            'connectorId', n.connector_id, 'employeeId', n.external_id, 'source', n.source,
            'status', case when n.status <> 'active' then n.status end,
@@ -59,13 +63,17 @@ create trigger user_history_insert after insert on users referencing new table a
   for each statement execute function user_history_created();
 
 create or replace function user_history_changed() returns trigger language plpgsql as $$
+declare
+  actor_t text := hrsync_actor_type();
+  actor_i text := hrsync_actor_id();
+  approved text := nullif(current_setting('hrsync.approved_by', true), '');
 begin
   insert into user_events (organization_id, user_id, kind, actor_type, actor_id, data)
-  select c.organization_id, c.id, c.kind, hrsync_actor_type(), hrsync_actor_id(),
+  select c.organization_id, c.id, c.kind, actor_t, actor_i,
          jsonb_strip_nulls(jsonb_build_object(
            'changes', case when c.changes <> '{}'::jsonb then c.changes end,
            'by', case when c.kind = 'deactivated' then c.deactivated_by when c.kind = 'reactivated' then c.was_deactivated_by end,
-           'approvedBy', case when c.kind = 'deactivated' then nullif(current_setting('hrsync.approved_by', true), '') end))
+           'approvedBy', case when c.kind = 'deactivated' then approved end))
     from (
       select n.organization_id, n.id, n.deactivated_by, o.deactivated_by as was_deactivated_by,
              case when o.status = 'active' and n.status <> 'active' then 'deactivated'
@@ -95,15 +103,18 @@ create trigger user_history_update after update on users referencing old table a
   for each statement execute function user_history_changed();
 
 create or replace function user_history_invitations() returns trigger language plpgsql as $$
+declare
+  actor_t text := hrsync_actor_type();
+  actor_i text := hrsync_actor_id();
 begin
   insert into user_events (organization_id, user_id, kind, actor_type, actor_id, data)
   select n.organization_id, n.user_id, e.kind,
          case when e.kind in ('invited', 'invitation_resent', 'invitation_failed') then 'rollout'
               when e.kind = 'invitation_accepted' then 'user'
-              else hrsync_actor_type() end,
+              else actor_t end,
          case when e.kind in ('invited', 'invitation_resent', 'invitation_failed') then n.rollout_id::text
               when e.kind = 'invitation_accepted' then n.user_id::text
-              else hrsync_actor_id() end,
+              else actor_i end,
          jsonb_strip_nulls(jsonb_build_object('invitationId', n.id, 'rolloutId', n.rollout_id, 'loginMethod', n.login_method,
            'reason', case when e.kind in ('invitation_failed', 'invitation_revoked', 'invitation_cancelled') then n.last_error end,
            'expiresAt', case when e.kind in ('invited', 'invitation_resent') then n.expires_at end))
