@@ -71,6 +71,7 @@ export async function createContext(opts: { env?: Record<string, string | undefi
       return (rollouts ??= new RolloutService({ orm, log, queues: bullmqRolloutPort(getQueues()), settings: rolloutSettings(config) }));
     },
     async close() {
+      await notifier.idle();
       await queues?.close();
       await webhookQueue?.close();
       await notificationQueue?.close();

@@ -63,8 +63,18 @@ export class Notifier {
     this.deps.log.info({ organizationId: event.organizationId, eventId: event.id, type: event.type, deliveries: jobs.length }, 'notification queued');
   }
 
+  private readonly inFlight = new Set<Promise<void>>();
+
   /** For listeners that must never fail their caller (a sync run's end, an acceptance). */
   emitSafely(event: NotificationEvent): void {
-    this.emit(event).catch((err: unknown) => this.deps.log.warn({ eventId: event.id, type: event.type, err: errorMessage(err) }, 'notification not queued'));
+    const p = this.emit(event)
+      .catch((err: unknown) => this.deps.log.warn({ eventId: event.id, type: event.type, err: errorMessage(err) }, 'notification not queued'))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Waits for the events being queued (before the queue closes: a CLI run's held notice must not be lost). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
   }
 }

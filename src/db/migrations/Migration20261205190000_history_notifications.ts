@@ -14,8 +14,10 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261205190000_history_notifications extends Migration {
   override async up(): Promise<void> {
     this.addSql(`
+-- No primary key index: ids are unique by the identity (always generated), and every read goes
+-- through (user_id, id) or (organization_id, at, id); one btree fewer on every sync's writes.
 create table if not exists user_events (
-  id bigint generated always as identity primary key,
+  id bigint generated always as identity,
   organization_id text not null,
   user_id uuid not null,
   at timestamptz not null default now(),
