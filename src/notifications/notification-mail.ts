@@ -10,7 +10,7 @@ export function notificationMail(event: NotificationEvent, to: readonly string[]
   const { subject, text } = describeEvent(event, opts.appUrl);
   const fromAddress = /<([^>]+)>/.exec(opts.from)?.[1] ?? opts.from;
   const domain = fromAddress.split('@')[1] ?? 'hrsync.local';
-  const messageId = `<notification.${event.id}@${domain}>`;
+  const messageId = `<${event.id}@${domain}>`;
   const recipients = to.map((a) => normalizeAddress(a));
   const headers = [
     `From: ${opts.from}`,
