@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, type AppContext } from '../../src/app/context.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { SyncEngine } from '../../src/sync/sync-engine.js';
+import { syncEmployeesNow } from '../../src/sync/on-demand.js';
 import { runCli } from '../support/cli.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../support/redis.js';
 import { configFor, createTestStore, employee, tempDir, toCsv, type Row, type TestStore } from '../support/store.js';
@@ -64,6 +65,18 @@ describe('a scope excluding a department', () => {
     expect(run.counts.deactivated).toBe(1);
     expect(run.counts.confirmedPresent).toBe(0);
     expect((await users()).find((u) => u.external_id === 'E2')!.status).toBe('deactivated');
+  });
+
+  it('a one-person sync follows the scope too: an out-of-scope new hire is not created', async () => {
+    rows = [...rows, employee(41), employee(42)]; // 41: Finance (excluded), 42: Engineering
+    writeFileSync(join(dir, 'hr.csv'), toCsv(rows));
+    const deps = { em: ctx.em, config: configFor(store.url, fileConfig(EXCLUDE_FINANCE), { REDIS_URL, HRSYNC_QUEUE_PREFIX: prefix }), log: silentLogger };
+    const r = await syncEmployeesNow(deps, 'acme-file', ['E41', 'E42']);
+    expect(r.run.trigger).toBe('on_demand');
+    expect(r.outcomes).toMatchObject({ E41: { outcome: 'skipped' }, E42: { outcome: 'created' } });
+    expect((await users()).map((u) => u.external_id)).not.toContain('E41');
+    rows = rows.filter((x) => x.employeeId !== 'E41' && x.employeeId !== 'E42');
+    await store.query(`update users set status = 'deactivated', deactivated_by = 'admin' where external_id = 'E42'`);
   });
 
   it('holds the deactivations when a scope change takes more than the threshold', async () => {
