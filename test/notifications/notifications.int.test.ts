@@ -105,6 +105,13 @@ describe('a run held for approval', () => {
     expect(mail.envelope.to.sort()).toEqual(['admin1@acme.example', 'admin2@acme.example']);
     expect(mail.subject).toContain('acme-file');
     expect(String(mail.text)).toContain(held.id);
+
+    // approved: each deactivation in the people's history names the run and who approved it
+    await ctx.sync.approve(held.id, 'token:tok-123');
+    const events = await store.query<{ kind: string; actor_type: string; actor_id: string; data: { by?: string; approvedBy?: string } }>(
+      `select e.kind, e.actor_type, e.actor_id, e.data from user_events e join users u on u.id = e.user_id where u.external_id = 'E16' order by e.id`);
+    expect(events.map((e) => e.kind)).toEqual(['created', 'deactivated']);
+    expect(events[1]).toMatchObject({ actor_type: 'run', actor_id: held.id, data: { by: 'sync', approvedBy: 'token:tok-123' } });
   }, 30_000);
 
   it('retries a receiver answering 500 with exponential backoff, records the failure, then disables the endpoint', async () => {
