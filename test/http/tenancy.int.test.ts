@@ -74,6 +74,7 @@ function acmeTargets(): Array<[string, string, unknown]> {
     ['GET', `/api/users/${A.users[0]}/history`, undefined],
     ['HEAD', `/api/users/${A.users[0]}/history`, undefined],
     ['POST', `/api/users/${A.users[0]}/sync`, undefined],
+    ['POST', `/api/notifications/endpoints/acme-hr/enable`, undefined],
     ['GET', `/api/rollouts/${A.rolloutScheduled}`, undefined],
     ['HEAD', `/api/rollouts/${A.rolloutScheduled}`, undefined],
     ['POST', `/api/rollouts/${A.rolloutScheduled}/cancel`, undefined],
@@ -114,7 +115,7 @@ describe('one organization token on another organization', () => {
 
   it('never lists the other organization on any list route, whatever the filter', async () => {
     const all = routesOf(h.app).filter((r) => r.method === 'GET' && r.url.startsWith('/api/') && !r.url.includes(':') && r.url !== '/api/openapi.json').map((r) => r.url);
-    expect(all.sort()).toEqual(['/api/connectors', '/api/history/export', '/api/rollouts', '/api/sync-runs', '/api/users']);
+    expect(all.sort()).toEqual(['/api/connectors', '/api/history/export', '/api/notifications/deliveries', '/api/notifications/endpoints', '/api/rollouts', '/api/sync-runs', '/api/users']);
     // the history export (a JSON array, not a page): only the token's own organization's events
     const range = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&format=json';
     for (const [org, token] of [['globex', globex], ['acme', acme]] as const) {
@@ -132,6 +133,8 @@ describe('one organization token on another organization', () => {
       '/api/rollouts': ['', '?status=scheduled', '?status=paused', '?status=completed', '?limit=500'],
       '/api/sync-runs': ['', '?connectorId=acme-hr', '?status=needs_approval', '?status=succeeded', '?limit=500'],
       '/api/connectors': [''],
+      '/api/notifications/endpoints': [''],
+      '/api/notifications/deliveries': ['', '?limit=500', '?endpointId=ops'],
     };
     for (const [org, token, other] of [['globex', globex, 'acme'], ['acme', acme, 'globex']] as const) {
       for (const url of lists) {

@@ -11,7 +11,7 @@ import { auditSecrets } from '../support/log-audit.js';
 import { deletePrefix, REDIS_URL, testPrefix } from '../support/redis.js';
 import { tokenOf, waitFor } from '../support/service.js';
 import { buildApp } from '../../src/http/app.js';
-import { TokenVerifier } from '../../src/auth/tokens.js';
+import { createToken, TokenVerifier } from '../../src/auth/tokens.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { configFor, createTestStore, employees, tempDir, toCsv, type TestStore } from '../support/store.js';
 
@@ -159,6 +159,30 @@ describe('a run held for approval', () => {
     expect(sink.messages.filter((m) => /accepted/i.test(m.subject ?? ''))).toHaveLength(0); // webhook only
     expect(sink.messages.some((m) => /rollout .* completed/.test(m.subject ?? ''))).toBe(true);
   }, 40_000);
+
+  it('serves the endpoints\' state and the delivery log to the organization, and enables a disabled endpoint again', async () => {
+    const { token } = await createToken(ctx.em(), 'acme', 'test');
+    auditSecrets(token);
+    const app = await buildApp({ config: ctx.config, log: ctx.log, em: ctx.em, sync: ctx.sync, rollouts: ctx.rollouts(), queues: ctx.queues(), enqueueSync: ctx.enqueueSync, tokens: new TokenVerifier(ctx.em, null, 0), readiness: async () => ({}) });
+    const call = (method: 'GET' | 'POST', url: string) => app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(method === 'POST' ? { payload: {} } : {}) });
+    try {
+      const endpoints = (await call('GET', '/api/notifications/endpoints')).json().data;
+      expect(endpoints).toEqual([
+        expect.objectContaining({ id: 'ops', origin: new URL(ok.url).origin, disabledAt: null }),
+        expect.objectContaining({ id: 'flaky', consecutiveFailures: 1, disabledAt: expect.any(String) }),
+      ]);
+      expect(JSON.stringify(endpoints)).not.toContain(FLAKY_SECRET);
+      const log = (await call('GET', '/api/notifications/deliveries?endpointId=flaky')).json().data;
+      expect(log.map((d: { status: string }) => d.status)).toContain('failed');
+      expect(log.find((d: { status: string }) => d.status === 'failed')).toMatchObject({ attempts: 4, lastStatus: 500, eventType: 'sync.run.held' });
+      const enabled = await call('POST', '/api/notifications/endpoints/flaky/enable');
+      expect(enabled.statusCode, enabled.body).toBe(200);
+      expect(enabled.json().data).toMatchObject({ id: 'flaky', consecutiveFailures: 0, disabledAt: null });
+      expect((await call('POST', '/api/notifications/endpoints/nope/enable')).statusCode).toBe(404);
+    } finally {
+      await app.close();
+    }
+  });
 
   it('the same event emitted twice is delivered once', async () => {
     const e = notificationEvent('sync.run.failed', 'acme', { runId: '00000000-0000-4000-8000-000000000002', connectorId: 'acme-file', trigger: 'manual', errorCode: 'connector_auth_failed' });
