@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpService, type HttpService } from '../support/http.js';
 import { tokenOf, waitFor } from '../support/service.js';
 import { employee } from '../support/store.js';
+import { expireInvitations } from '../../src/db/invitation-repository.js';
 
 /**
  * One person's whole story, from the store's triggers (user_events): created by a run, renamed
@@ -82,6 +83,17 @@ describe('a person\'s history', () => {
     expect(other.statusCode).toBe(404);
     expect((await h.call('GET', `/api/users/${user.id}/history?cursor=bogus`)).statusCode).toBe(400);
   });
+
+  it('records an invitation that expired unaccepted', async () => {
+    const [user] = await h.svc.store.query<{ id: string }>(`select id from users where external_id = 'E2'`);
+    const r = await h.svc.ctx.rollouts().create(h.svc.org, { userIds: [user.id], loginMethod: 'sso' });
+    await waitFor(async () => (await invitationStatus(r.id)) === 'sent', 20_000);
+    await h.svc.store.query(`update invitations set expires_at = now() - interval '1 second' where rollout_id = $1`, [r.id]);
+    expect(await expireInvitations(h.svc.ctx.em())).toBe(1);
+    const events = (await h.call('GET', `/api/users/${user.id}/history?order=desc&limit=2`)).json().data;
+    expect(events.map((e: { kind: string }) => e.kind)).toEqual(['invitation_expired', 'invited']);
+    expect(events[0].data).toMatchObject({ rolloutId: r.id, loginMethod: 'sso' });
+  }, 30_000);
 
   it('is append-only: the store refuses to rewrite an event', async () => {
     await expect(h.svc.store.query(`update user_events set kind = 'x'`)).rejects.toThrow(/append-only/);
