@@ -26,6 +26,8 @@ import { openStore, type Orm } from '../src/db/orm.js';
 import { compileMapping, isRejection, toSyncRecord } from '../src/domain/employee-record.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { SyncEngine } from '../src/sync/sync-engine.js';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { exportStream } from '../src/history/history-export.js';
 import type { SyncRunRecord } from '../src/sync/run-record.js';
 import { CHANGED_PERCENT, expectedCounts, LOCATIONS, MAPPING, makeRow, writeExport } from './lib/hr-export.js';
 import { loadLine, machineLine, serverVersion } from './lib/machine.js';
@@ -38,6 +40,8 @@ const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
   .split(',')
   .map((s) => Number(s.trim().replace(/_/g, '')))
   .filter((n) => Number.isInteger(n) && n > 0);
+/** History export sizes (events), BENCH_HISTORY_EVENTS=100000,1000000. */
+const HISTORY_EVENTS = (process.env.BENCH_HISTORY_EVENTS ?? '100000,1000000').split(',').map((s) => Number(s.trim().replace(/_/g, ''))).filter((n) => Number.isInteger(n) && n > 0);
 const REPEAT = process.env.BENCH_REPEAT ? Math.max(1, Number(process.env.BENCH_REPEAT)) : undefined;
 const INSERT_BATCH = 5_000;
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -227,6 +231,11 @@ function expectCounts(run: SyncRunRecord, phase: string, want: Record<string, nu
   return Object.entries(c).filter(([, v]) => v).map(([k, v]) => `${k} ${v}`).join(', ');
 }
 
+/** The per-person history's triggers (Migration20261205190000) on or off, for the on/off comparison. */
+async function history(db: pg.Client, on: boolean): Promise<void> {
+  await db.query(`alter table users ${on ? 'enable' : 'disable'} trigger user_history_insert, ${on ? 'enable' : 'disable'} trigger user_history_update`);
+}
+
 async function main(): Promise<void> {
   if (SIZES.length === 0) throw new Error('BENCH_SIZES names no size (e.g. BENCH_SIZES=10000,100000)');
   const machine = machineLine();
@@ -304,7 +313,7 @@ async function main(): Promise<void> {
       // (baseline, engine, baseline, engine, …) so both see the same load from the machine's other work.
       const times = REPEAT ?? (n <= 100_000 ? 3 : 1);
       const emptyStore = async () => {
-        await db!.query(`truncate users, sync_run_rejections, sync_run_deactivations cascade`);
+        await db!.query(`truncate users, sync_run_rejections, sync_run_deactivations, user_events cascade`);
         await db!.query(`delete from locations where organization_id <> $1`, [BASE_ORG]);
         await db!.query(`delete from groups`);
         await db!.query(`truncate bench_users, bench_floor`);
@@ -319,7 +328,14 @@ async function main(): Promise<void> {
       const ins: Array<Measured<string>> = [];
       const floor: Array<Measured<string>> = [];
       const initial: Array<Measured<string>> = [];
+      const initialOff: Array<Measured<string>> = [];
       for (let k = 0; k < times; k++) {
+        // The same initial sync with the per-person history's triggers off (issue 19: ≤ 1.2× with them on).
+        await emptyStore();
+        await history(db!, false);
+        initialOff.push(await measured(() => engine.run({ connectorId, onProgress: progress('initial sync, history off') }),
+          (v) => expectCounts(v, 'initial sync', { seen: n, created: active, skipped: n - active, rejected: 0 })));
+        await history(db!, true);
         await emptyStore();
         floor.push(await measured(() => floorBaseline(db!, n, locationIds), (v) => `(${v} rows written)`));
         await emptyStore();
@@ -342,8 +358,19 @@ async function main(): Promise<void> {
       for (let k = 0; k < times; k++) evals.push(await measured(() => rb.evaluate(), (v) => v));
       copyFileSync(exportPath, originalPath);
       const changed: Array<Measured<string>> = [];
+      const changedOff: Array<Measured<string>> = [];
       for (let k = 0; k < times; k++) {
+        // The 1% re-sync with the history off, from the same unchanged store; then (below) with it on.
         if (k > 0) {
+          copyFileSync(originalPath, exportPath);
+          await engine.run({ connectorId });
+        }
+        copyFileSync(changedPath, exportPath);
+        await history(db!, false);
+        changedOff.push(await measured(() => engine.run({ connectorId, onProgress: progress('1% changed re-sync, history off') }),
+          (v) => expectCounts(v, 'changed re-sync', { seen: n, created: 0, updated: diff + terminated, unchanged: active - diff - terminated, deactivated: terminated })));
+        await history(db!, true);
+        {
           // Back to the unchanged store (untimed), then the same 1% again.
           copyFileSync(originalPath, exportPath);
           await engine.run({ connectorId });
@@ -355,15 +382,42 @@ async function main(): Promise<void> {
       const readHash = add('read+hash baseline', median(rh), n, null, null);
       const bare = add('bare floor', median(floor), n, null, null, median(floor).value);
       const insert = add('insert baseline (all indexes)', median(ins), n, null, null, median(ins).value);
+      const offInitial = add('initial sync, history off', median(initialOff), n, null, null, median(initialOff).value);
       add('initial sync', median(initial), n, bare, 3, median(initial).value);
+      add('initial sync (history on vs off)', median(initial), n, offInitial, 1.2, 'user_events written');
       add('initial sync', median(initial), n, insert, null, 'vs today\'s full-index baseline');
       const unchanged = add('unchanged re-sync', median(again), n, readHash, 1.5, median(again).value);
       add('rule evaluation after sync', median(evals), n, unchanged, 0.5, median(evals).value);
+      const offChanged = add(`${CHANGED_PERCENT}% changed re-sync, history off`, median(changedOff), n, null, null, median(changedOff).value);
       add(`${CHANGED_PERCENT}% changed re-sync`, median(changed), n, readHash, null, median(changed).value);
+      add(`${CHANGED_PERCENT}% changed (history on vs off)`, median(changed), n, offChanged, 1.2, 'user_events written');
 
       // The next size starts from an empty store again.
       await emptyStore();
       rmSync(sub, { recursive: true, force: true });
+    }
+    // The history export (GET /api/history/export's stream, without HTTP): events per second.
+    for (const events of HISTORY_EVENTS) {
+      await db.query(`truncate user_events`);
+      await db.query(
+        `insert into user_events (organization_id, user_id, at, kind, actor_type, actor_id, data)
+         select 'bench', gen_random_uuid(), timestamptz '2026-01-01' + (g * interval '1 second'), 'updated', 'run', 'r' || (g / 1000),
+                jsonb_build_object('changes', jsonb_build_object('jobTitle', jsonb_build_array('Engineer', 'Senior engineer ' || g)))
+           from generate_series(1, $1::int) g`,
+        [events],
+      );
+      await db.query(`vacuum analyze user_events`);
+      const m = await measure(async () => {
+        let lines = 0;
+        for await (const chunk of exportStream(orm!.em.fork() as EntityManager, 'bench', new Date('2025-01-01'), new Date('2030-01-01'), 'csv')) {
+          for (const ch of String(chunk)) if (ch === '\n') lines++;
+        }
+        return lines - 1;
+      });
+      if (m.value !== events) throw new Error(`history export: ${m.value} events of ${events}`);
+      const r: ResultRow = { n: events, phase: 'history export (CSV)', seconds: m.seconds, runs: 1, rows: events, rssMb: m.peakRssMb, note: `${Math.round(events / m.seconds).toLocaleString('en')} events/s`, target: null, ratio: null, baseline: '' };
+      results.push(r);
+      process.stderr.write(`history export: ${events} events in ${m.seconds.toFixed(2)} s (${r.note}), peak RSS ${m.peakRssMb.toFixed(0)} MB\n`);
     }
   } finally {
     await cleanup();

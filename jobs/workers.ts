@@ -21,6 +21,9 @@ import { rolloutTriggerProcessor } from './rollouts/processor.js';
 import { redisRateLimiter } from './rate-limit.js';
 import { syncProcessor } from './sync/processor.js';
 import { startWebhookWorker } from './webhooks/worker.js';
+import { startHistoryPruner } from './history-prune.js';
+import { startNotificationWorker } from './notifications/worker.js';
+import { rolloutStateEvent } from '../src/notifications/state-events.js';
 import { errorMessage } from '../src/lib/errors.js';
 import { reconcileSyncRuns } from './sync/reconcile.js';
 import { tryLockBatch } from '../src/invitations/batch-lock.js';
@@ -85,7 +88,10 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   // A worker killed mid-batch is expected (deploys, the OOM killer), and a batch is safe to run
   // again (guarded claims, one sender per batch): BullMQ's default of failing a job that stalled
   // twice would fail a batch that was merely unlucky twice.
-  const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log), { ...base, concurrency: config.invitations.concurrency, maxStalledCount: BATCH_MAX_STALLED });
+  const batchWorker = new Worker(QUEUE_NAMES.invitations, invitationBatchProcessor(rollouts, mail, log, {
+    // A batch that paused, failed or completed its rollout: the administrators are told (issue 19).
+    onBatchDone: ctx.notifier ? (rolloutId) => void rolloutStateEvent(ctx.em(), rolloutId).then((e) => e && ctx.notifier!.emitSafely(e)).catch(() => {}) : undefined,
+  }), { ...base, concurrency: config.invitations.concurrency, maxStalledCount: BATCH_MAX_STALLED });
   batchWorker.on('failed', (job: Job | undefined, err) => {
     if (!job) return;
     const attempts = job.opts.attempts ?? 1;
@@ -93,7 +99,14 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     log.warn({ queue: 'invitations', jobId: job.id, attemptsMade: job.attemptsMade, attempts, err: errorMessage(err) }, 'batch job failed');
     if (job.attemptsMade >= attempts) {
       const data = invitationBatchSchema.safeParse(job.data);
-      if (data.success) void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted').catch(() => {});
+      if (data.success) {
+        void rollouts.failBatch(data.data.rolloutId, data.data.batch, 'retries_exhausted')
+          .then(async () => {
+            const e = ctx.notifier ? await rolloutStateEvent(ctx.em(), data.data.rolloutId) : null;
+            if (e) ctx.notifier!.emitSafely(e);
+          })
+          .catch(() => {});
+      }
     }
   });
   const organizationOf = (connectorId: string) => config.organizations.find((o) => o.connectors.some((c) => c.id === connectorId))?.id;
@@ -104,6 +117,8 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
       if (org) await evaluate(org);
     },
   });
+  const historyPruner = startHistoryPruner(ctx); // issue 19: user_events past the retention
+  const notificationWorker = startNotificationWorker(ctx, { transport: opts.transport ?? transport ?? undefined }); // issue 19: outbound notifications
   for (const w of [triggerWorker, batchWorker, syncWorker, lifecycleWorker]) w.on('error', (err) => log.warn({ err: err.message }, 'worker connection problem'));
 
   let reconciling: Promise<void> | null = null;
@@ -146,14 +161,15 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
     reconcileNow,
     async close(graceMs = 25_000) {
       clearInterval(timer);
+      historyPruner.stop();
       if (reconnectTimer) clearTimeout(reconnectTimer);
-      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), lifecycleWorker.close(), webhookWorker.close()]);
+      const closing = Promise.all([triggerWorker.close(), batchWorker.close(), syncWorker.close(), lifecycleWorker.close(), webhookWorker.close(), notificationWorker.close()]);
       // Batches stop between messages: what they did not send stays pending for the reconciler.
       batchWorker.cancelAllJobs('shutting down');
       const timedOut = await Promise.race([closing.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
       if (timedOut) {
         log.warn({ graceMs }, 'jobs still running after the grace period; closing anyway (their messages return to pending)');
-        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), lifecycleWorker.close(true), webhookWorker.close(true)]);
+        await Promise.all([triggerWorker.close(true), batchWorker.close(true), syncWorker.close(true), lifecycleWorker.close(true), webhookWorker.close(true), notificationWorker.worker.close(true)]);
       }
       await reconciling;
       await transport?.close();

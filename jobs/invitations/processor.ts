@@ -14,7 +14,7 @@ export const MAIL_SERVER_WAIT_MS = 5_000;
  * so a mail server down for minutes or hours fails nobody. (A refusal of the sender pauses
  * the rollout instead: send-batch.ts.) Attempts stay for anything else that goes wrong.
  */
-export function invitationBatchProcessor(rollouts: RolloutService, mail: MailPort, log: Logger, opts: { mailWaitMs?: number } = {}) {
+export function invitationBatchProcessor(rollouts: RolloutService, mail: MailPort, log: Logger, opts: { mailWaitMs?: number; onBatchDone?: (rolloutId: string) => void } = {}) {
   const mailWaitMs = opts.mailWaitMs ?? MAIL_SERVER_WAIT_MS;
   return async (job: Job, token?: string, signal?: AbortSignal): Promise<{ sent: number; failed: number; stopped: boolean }> => {
     const parsed = invitationBatchSchema.safeParse(job.data);
@@ -22,7 +22,9 @@ export function invitationBatchProcessor(rollouts: RolloutService, mail: MailPor
     const { rolloutId, batch } = parsed.data;
     const jlog = log.child({ queue: 'invitations', jobId: job.id, rolloutId, batch });
     try {
-      return await rollouts.sendBatch(rolloutId, batch, mail, { signal, log: jlog });
+      const result = await rollouts.sendBatch(rolloutId, batch, mail, { signal, log: jlog });
+      opts.onBatchDone?.(rolloutId);
+      return result;
     } catch (err) {
       if (err instanceof MailServerUnavailableError && token) {
         await job.moveToDelayed(Date.now() + mailWaitMs + Math.floor(Math.random() * 1_000), token);

@@ -19,7 +19,7 @@ export function uuidFromName(name: string): string {
 export async function enqueueSync(
   em: EntityManager,
   queue: Queue,
-  opts: { connectorId: string; trigger: SyncJobData['trigger']; dryRun?: boolean; tick?: Date; runId?: string },
+  opts: { connectorId: string; trigger: SyncJobData['trigger']; dryRun?: boolean; tick?: Date; runId?: string; scope?: SyncJobData['scope'] },
 ): Promise<{ runId: string; jobId: string; duplicate: boolean }> {
   const connector = await sqlOne<{ organization_id: string }>(em, `select organization_id from connectors where id = ?`, [opts.connectorId]);
   if (!connector) throw new AppError('connector_not_found', `no connector "${opts.connectorId}"`);
@@ -31,7 +31,7 @@ export async function enqueueSync(
      on conflict (id) do nothing returning id`,
     [runId, connector.organization_id, opts.connectorId, opts.trigger, opts.dryRun ?? false],
   );
-  const data: SyncJobData = { connectorId: opts.connectorId, runId, trigger: opts.trigger, dryRun: opts.dryRun ?? false, ...(opts.tick ? { tick: opts.tick.toISOString() } : {}) };
+  const data: SyncJobData = { connectorId: opts.connectorId, runId, trigger: opts.trigger, dryRun: opts.dryRun ?? false, ...(opts.tick ? { tick: opts.tick.toISOString() } : {}), ...(opts.scope && opts.dryRun ? { scope: opts.scope } : {}) };
   await queue.add('sync', data, { jobId: finalJobId });
   return { runId, jobId: finalJobId, duplicate: inserted.length === 0 };
 }

@@ -17,7 +17,7 @@ export function syncProcessor(sync: SyncEngine, em: () => EntityManager, log: Lo
     const data = syncJobSchema.parse(job.data);
     const jlog = log.child({ queue: 'sync', jobId: job.id, connectorId: data.connectorId, runId: data.runId });
     try {
-      const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun });
+      const run = await sync.run({ connectorId: data.connectorId, runId: data.runId, trigger: data.trigger, dryRun: data.dryRun, scope: data.scope });
       // The jobs layer, not the sync engine, re-plans rules and leavers from what the run wrote
       // (the engine never invites); a failure here is logged, the next sync or the daily run re-plans.
       if (afterRun && !run.dryRun && run.status !== 'failed') {

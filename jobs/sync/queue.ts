@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { scopeRuleSchema } from '../../src/config/schema.js';
 
 /** One sync run of one connector. */
 export const syncJobSchema = z
@@ -9,6 +10,8 @@ export const syncJobSchema = z
     dryRun: z.boolean().default(false),
     /** the cron tick this job stands for (schedule only) */
     tick: z.string().optional(),
+    /** dry runs: plan with these scoping rules instead of the connector's */
+    scope: z.object({ include: z.array(scopeRuleSchema).default([]), exclude: z.array(scopeRuleSchema).default([]) }).strict().optional(),
   })
   .strict();
 export type SyncJobData = z.infer<typeof syncJobSchema>;

@@ -16,6 +16,10 @@ import { openStore } from '../db/orm.js';
 import { RolloutService } from '../invitations/rollout-service.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
+import type { SyncRunRecord } from '../sync/run-record.js';
+import { Notifier } from '../notifications/notifier.js';
+import { runFinishedEvents } from '../notifications/state-events.js';
+import { bullmqNotificationPort, createNotificationQueue } from '../../jobs/notifications/queue.js';
 
 /**
  * Everything a face (CLI, HTTP, worker) needs, built once per process. With src/cli/start.ts
@@ -35,6 +39,9 @@ export interface AppContext extends WorkerContext {
   enqueueSync(opts: Parameters<typeof enqueueSync>[2]): ReturnType<typeof enqueueSync>;
   /** Queues the people a webhook names (the webhook queue is opened on first use). */
   enqueueWebhookEvents: EnqueueWebhookEvents;
+  notifier: Notifier;
+  /** A run's end, as the notifications hear of it (given to the pushed runs: SCIM, webhooks). */
+  onFinished: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
   close(): Promise<void>;
 }
 
@@ -44,7 +51,13 @@ export async function createContext(opts: { env?: Record<string, string | undefi
   const orm = await openStore(config.databaseUrl, log);
   const em = () => orm.em.fork() as EntityManager;
   await syncConfigToStore(em(), config);
-  const sync = new SyncEngine({ orm, config, log });
+  let notificationQueue: Queue | null = null;
+  const notifier = new Notifier({ em, config, log, queue: bullmqNotificationPort(() => (notificationQueue ??= createNotificationQueue(config.redisUrl, config.queuePrefix))) });
+  // A run's end tells the administrators what needs them (held, failed); sync itself knows nothing of it.
+  const onFinished = (run: SyncRunRecord, info: { errorCode: string | null }) => {
+    for (const e of runFinishedEvents(run, info)) notifier.emitSafely(e);
+  };
+  const sync = new SyncEngine({ orm, config, log, onFinished });
   let queues: Queues | null = null;
   let rollouts: RolloutService | null = null;
   let lifecycle: ReturnType<typeof lifecycleServices> | null = null;
@@ -58,6 +71,8 @@ export async function createContext(opts: { env?: Record<string, string | undefi
     orm,
     sync,
     em,
+    notifier,
+    onFinished,
     queues: getQueues,
     enqueueSync: (o) => enqueueSync(em(), getQueues().sync, o),
     enqueueWebhookEvents: (connectorId, events, debounceMs) =>
@@ -70,8 +85,10 @@ export async function createContext(opts: { env?: Record<string, string | undefi
       return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts })).leavers;
     },
     async close() {
+      await notifier.idle();
       await queues?.close();
       await webhookQueue?.close();
+      await notificationQueue?.close();
       await orm.close(true);
     },
   };

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { scopeSchema } from '../config/schema.js';
+import type { ScopeRules } from '../domain/scope.js';
 import { packageRoot } from '../lib/paths.js';
 import { createContext, type AppContext } from '../app/context.js';
 import { createToken, listTokens, revokeToken, type TokenScope } from '../auth/tokens.js';
@@ -11,6 +14,7 @@ import { isUuid } from '../domain/uuid.js';
 import { sqlOne } from '../db/sql.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
+import { ON_DEMAND_MAX, syncEmployeesNow } from '../sync/on-demand.js';
 import type { SyncProgress } from '../sync/sync-engine.js';
 import { listUsers } from '../users/user-service.js';
 import { formatRollout, formatRun, formatUsersTable } from './format.js';
@@ -109,14 +113,22 @@ export function buildProgram(): Command {
     .option('--connector <id>', 'the connector to sync, when it is named "approve" or "reject"')
     .option('--dry-run', 'plan only: report what would change, write nothing', false)
     .option('--full', 'force a full listing even where incremental sync is configured', false)
+    .option('--scope-file <path>', 'with --dry-run: plan with the scoping rules in this YAML/JSON file ({ include, exclude }) instead of the connector\'s')
+    .option('--employee <id...>', `only these employees (ids at the HR system, at most ${ON_DEMAND_MAX}), looked up by id now: no listing (trigger on_demand)`)
     .option('--json', 'print the run record as one JSON object', false)
-    .action(async (positional: string | undefined, opts: { connector?: string; dryRun: boolean; json: boolean; full: boolean }) => {
+    .action(async (positional: string | undefined, opts: { connector?: string; dryRun: boolean; json: boolean; full: boolean; employee?: string[]; scopeFile?: string }) => {
       if (positional && opts.connector) throw new AppError('validation_failed', `name the connector once: "${positional}" or --connector ${opts.connector}`);
       const connectorId = opts.connector ?? positional;
       if (!connectorId) throw new AppError('validation_failed', 'usage: hrsync sync <connectorId> | hrsync sync approve|reject <runId>');
-      const progress = progressPrinter(!opts.json && process.stderr.isTTY === true);
+      if (opts.employee && (opts.dryRun || opts.full)) throw new AppError('validation_failed', '--employee applies what HR says of those people now: it cannot be combined with --dry-run or --full');
+      if (opts.scopeFile && !opts.dryRun) throw new AppError('validation_failed', '--scope-file shows what a scope would do: use it with --dry-run (then save the scope in the configuration)');
+      const scope = opts.scopeFile ? readScopeFile(opts.scopeFile) : undefined;
+      const progress = progressPrinter(!opts.json && !opts.employee && process.stderr.isTTY === true);
+      const employees = opts.employee;
       const run = await withContext(async (ctx) => {
-        const r = await ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress });
+        const r = employees
+          ? (await syncEmployeesNow({ em: ctx.em, config: ctx.config, log: ctx.log, onFinished: ctx.onFinished }, connectorId, employees)).run
+          : await ctx.sync.run({ connectorId, dryRun: opts.dryRun, full: opts.full, trigger: 'manual', onProgress: progress.onProgress, scope });
         // As the sync job's hook does: the organization's invitation rules and leavers follow what the run wrote.
         if (!r.dryRun && r.status !== 'failed') {
           try {
@@ -299,6 +311,21 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** A scope file: `{ include, exclude }`, or a connector's `scope:` block as it would be saved. */
+function readScopeFile(path: string): ScopeRules {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AppError('validation_failed', `--scope-file: cannot read ${path}: ${errorMessage(err)}`);
+  }
+  const raw = parseYaml(text) as Record<string, unknown> | null;
+  const body = raw && typeof raw === 'object' && 'scope' in raw ? raw.scope : raw;
+  const parsed = scopeSchema.safeParse(body ?? {});
+  if (!parsed.success) throw new AppError('validation_failed', `--scope-file ${path}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  return { include: parsed.data.include, exclude: parsed.data.exclude };
 }
 
 const FILTER_KEYS = ['location', 'group', 'connector', 'access', 'status'] as const;

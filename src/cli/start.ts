@@ -70,6 +70,8 @@ export async function runStart(role: Role): Promise<void> {
       queues: ctx.queues(),
       enqueueSync: ctx.enqueueSync,
       enqueueWebhookEvents: ctx.enqueueWebhookEvents,
+      notifier: ctx.notifier,
+      onFinished: ctx.onFinished,
       tokens: new TokenVerifier(ctx.em, config.adminToken),
       readiness: () => readiness(ctx.em, config.redisUrl),
     });

@@ -15,6 +15,7 @@ export interface AppConfig {
   readonly organizations: readonly OrganizationConfig[];
   readonly sync: FileConfig['sync'];
   readonly invitations: FileConfig['invitations'];
+  readonly history: FileConfig['history'];
   /** BullMQ key prefix, a Redis Cluster hash tag */
   readonly queuePrefix: string;
   /** How long a job's lock lasts: a job whose worker died is taken up again after this (QUEUE_LOCK_MS). */
@@ -174,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     organizations: data.organizations,
     sync: data.sync,
     invitations,
+    history: data.history,
     queuePrefix: prefix.startsWith('{') ? prefix : `{${prefix}}`,
     queueLockMs: Math.max(1_000, Number(env.QUEUE_LOCK_MS) || 30_000),
     databaseUrl: env.DATABASE_URL || DEFAULT_DATABASE_URL,

@@ -21,6 +21,23 @@ export const mappingSchema = z
   })
   .strict();
 
+/** One scoping rule: an HR field (department, location, jobTitle, emailDomain, or a vendor attribute such as legalEntity) and its values. */
+export const scopeRuleSchema = z
+  .object({ field: z.string().min(1).max(100), values: z.array(z.string().min(1).max(200)).min(1).max(1_000) })
+  .strict();
+
+/**
+ * Who a connector syncs at all, decided on HR fields before matching: people outside are never
+ * created, and those who leave the scope are deactivated like leavers (the same thresholds).
+ */
+export const scopeSchema = z
+  .object({
+    includeInactive: z.boolean().default(true),
+    include: z.array(scopeRuleSchema).max(50).default([]),
+    exclude: z.array(scopeRuleSchema).max(50).default([]),
+  })
+  .strict();
+
 export const connectorSchema = z
   .object({
     id,
@@ -29,7 +46,7 @@ export const connectorSchema = z
     timezone: z.string().min(1).optional(),
     options: z.record(z.string(), z.unknown()).default({}),
     mapping: mappingSchema.default({}),
-    scope: z.object({ includeInactive: z.boolean().default(true) }).strict().default({ includeInactive: true }),
+    scope: scopeSchema.default({ includeInactive: true, include: [], exclude: [] }),
     deactivation: z
       .object({
         maxPercent: z.number().min(0).max(100).optional(),
@@ -72,6 +89,54 @@ const timeZone = z.string().min(1).max(64).refine((tz) => {
 /** Remind N days before an invitation link expires, at most K times (0: never). */
 export const reminderPolicySchema = z.object({ daysBeforeExpiry: z.number().int().min(1).max(90), maxTimes: z.number().int().min(0).max(10) }).strict();
 
+/** The notification events (src/notifications/events.ts; docs/notifications.md). */
+export const NOTIFICATION_EVENT_TYPES = [
+  'sync.run.held',
+  'sync.run.failed',
+  'connector.credentials_failed',
+  'rollout.paused',
+  'rollout.failed',
+  'rollout.completed',
+  'invitation.accepted',
+  'rules.deactivations_over_threshold',
+] as const;
+const notificationEventType = z.enum(NOTIFICATION_EVENT_TYPES);
+
+/** Where an organization's administrators are told what happened: signed webhooks and e-mail. */
+export const notificationsSchema = z
+  .object({
+    webhooks: z
+      .array(
+        z
+          .object({
+            id,
+            url: z.url({ protocol: /^https?$/ }).max(2_000),
+            /** The endpoint's signing secret (write it as ${ENV_NAME}); receivers check HMAC-SHA256 with it. */
+            secret: z.string().min(16, 'must be at least 16 characters'),
+            /** Which events go there (default: all). */
+            events: z.array(notificationEventType).min(1).optional(),
+          })
+          .strict(),
+      )
+      .max(20)
+      .default([]),
+    emails: z
+      .object({
+        /** The administrators told by e-mail. */
+        to: z.array(z.email()).min(1).max(50),
+        /** Which events they are told of (default: all but invitation.accepted, which is webhook only). */
+        events: z.array(notificationEventType.exclude(['invitation.accepted'])).min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** An endpoint is disabled after this many deliveries in a row failed (every retry used up). */
+    disableAfterFailures: z.number().int().min(1).max(1_000).default(10),
+    /** Webhook delivery attempts (exponential backoff from `retryDelayMs`). */
+    attempts: z.number().int().min(1).max(20).default(8),
+    retryDelayMs: z.number().int().min(10).max(600_000).default(5_000),
+  })
+  .strict();
+
 export const organizationSchema = z
   .object({
     id,
@@ -83,6 +148,7 @@ export const organizationSchema = z
     locations: z.array(z.object({ name: z.string().min(1).max(200), timeZone }).strict()).default([]),
     /** reminders for invitations not yet accepted, unless a rule says otherwise */
     reminders: reminderPolicySchema.optional(),
+    notifications: notificationsSchema.optional(),
   })
   .strict();
 
@@ -111,6 +177,8 @@ export const fileConfigSchema = z
       .strict()
       .default({ batchSize: 2_000 }),
     invitations: invitationsSchema.default(invitationsSchema.parse({})),
+    /** Per-person history (user_events): how long events are kept; older ones are pruned daily. */
+    history: z.object({ retentionDays: z.number().int().min(1).max(36_500).default(400) }).strict().default({ retentionDays: 400 }),
   })
   .strict();
 
@@ -120,3 +188,5 @@ export type ConnectorConfig = z.infer<typeof connectorSchema>;
 export type OrganizationConfig = z.infer<typeof organizationSchema>;
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 export type InvitationsConfig = z.infer<typeof invitationsSchema>;
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+export type NotificationEventType = (typeof NOTIFICATION_EVENT_TYPES)[number];

@@ -15,6 +15,8 @@ import { registerMetricsEndpoint } from './metrics-endpoint.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { registerConnectorRoutes } from './routes/connectors.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerHistoryRoutes } from './routes/history.js';
+import { registerNotificationRoutes } from './routes/notifications.js';
 import { registerInvitationRoutes } from './routes/invitations.js';
 import { registerOpenApi } from './routes/openapi.js';
 import { registerRolloutRoutes } from './routes/rollouts.js';
@@ -113,6 +115,8 @@ export async function buildApp(deps: HttpDeps): Promise<FastifyInstance> {
   registerInvitationRoutes(app, deps);
   registerConnectorRoutes(app, deps);
   if (deps.rules) registerRuleRoutes(app, { ...deps, rules: deps.rules });
+  registerHistoryRoutes(app, deps);
+  registerNotificationRoutes(app, deps);
   registerOpenApi(app);
   await app.register(pushRoutes, { deps, limiter: authLimiter }); // SCIM 2.0 (/scim/v2) and vendor webhooks (/hooks), issue 18
   await registerBullBoard(app, deps, authLimiter);

@@ -1,3 +1,4 @@
+import { scopeRuleSchema } from '../config/schema.js';
 import { z } from 'zod';
 import { SYNC_RUN_STATUSES } from '../db/sync-run-types.js';
 import { LOGIN_METHODS, type LoginMethod } from '../domain/rollout-plan.js';
@@ -76,7 +77,18 @@ export const acceptBody = z.object({ token: z.string().min(1).max(200), organiza
 /** Steering and approving take no body: an empty one or `{}`; anything else is a 400, not silently ignored. */
 export const emptyBody = z.object({}).strict();
 
-export const triggerSyncBody = z.object({ dryRun: z.boolean().optional() }).strict();
+export const triggerSyncBody = z
+  .object({
+    dryRun: z.boolean().optional(),
+    /** "Sync this person now": looked up by id at the HR system and applied at once (trigger on_demand). */
+    employeeId: z.string().trim().min(1).max(100).optional(),
+    employeeIds: z.array(z.string().trim().min(1).max(100)).min(1).max(5).optional(),
+    /** With dryRun: what these scoping rules would do, before they are saved. */
+    scope: z.object({ include: z.array(scopeRuleSchema).default([]), exclude: z.array(scopeRuleSchema).default([]) }).strict().optional(),
+  })
+  .strict()
+  .refine((b) => !b.scope || b.dryRun === true, { message: 'scope: a scope override is for dry runs only (dryRun: true)' })
+  .refine((b) => !(b.dryRun && (b.employeeId || b.employeeIds)), { message: 'a one-person sync is applied, not planned: drop dryRun' });
 
 export const listRunsQuery = z
   .object({

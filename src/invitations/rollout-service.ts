@@ -1,3 +1,4 @@
+import { actorOf, setHistoryActor } from '../db/history-actor.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { cancelPending, countsByStatus, failBatch } from '../db/invitation-repository.js';
 import { sql, sqlOne } from '../db/sql.js';
@@ -118,6 +119,7 @@ export class RolloutService {
     invite?: { loginMethod: LoginMethod; message?: string | null },
     createdBy?: string,
   ): Promise<{ result: { user: UserRecord; rollout: RolloutRecord | null }; afterCommit: () => Promise<void> }> {
+    await setHistoryActor(tx, actorOf(createdBy ?? 'admin'));
     const user = await createUser(tx, organizationId, input);
     if (!invite) return { result: { user, rollout: null }, afterCommit: async () => {} };
     const { record, afterCommit } = await this.createIn(tx, organizationId, { userIds: [user.id], loginMethod: invite.loginMethod, message: invite.message ?? null }, { createdBy });

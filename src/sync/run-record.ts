@@ -7,7 +7,7 @@ export interface SyncRunRecord {
   id: string;
   organizationId: string;
   connectorId: string;
-  trigger: 'manual' | 'schedule' | 'api';
+  trigger: 'manual' | 'schedule' | 'api' | 'webhook' | 'scim' | 'on_demand';
   dryRun: boolean;
   mode: 'full' | 'incremental';
   status: SyncRunStatus;

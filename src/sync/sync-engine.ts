@@ -6,6 +6,7 @@ import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
 import { connectorState } from '../db/connector-records.js';
+import { setHistoryActor } from '../db/history-actor.js';
 import { whenDatabaseIsBack } from '../db/connection-errors.js';
 import type { SyncCounts } from '../db/sync-run-types.js';
 import type { Orm } from '../db/orm.js';
@@ -16,6 +17,7 @@ import {
 } from '../db/sync-repository.js';
 import { confirmAbsent, type Confirm } from './confirm-absent.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
+import { applyScope, compileScope, type ScopeRules, type ScopeTest } from '../domain/scope.js';
 import { absenceVerdict, deactivationVerdict, planPage, RunMemory, worthConfirming, type PagePlan } from '../domain/sync-plan.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -40,6 +42,8 @@ export interface RunSyncOptions {
   runId?: string;
   onProgress?: (p: SyncProgress) => void;
   signal?: AbortSignal;
+  /** Dry runs only: plan with these scoping rules instead of the connector's (what a scope change would do). */
+  scope?: ScopeRules;
 }
 
 export interface SyncEngineDeps {
@@ -48,6 +52,8 @@ export interface SyncEngineDeps {
   log: Logger;
   /** Which connector implements a config `type`; tests may swap one in. */
   resolveConnector?: (type: string) => HrConnector<any>;
+  /** Called with every finished run that is not a dry run (held, failed, succeeded); must not throw or block. */
+  onFinished?: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
 }
 
 const EXAMPLES = 10;
@@ -74,6 +80,10 @@ export class SyncEngine {
     if (!found) throw new AppError('connector_not_found', `no connector "${opts.connectorId}" in the configuration (${config.source})`);
     const connector = (this.deps.resolveConnector ?? getConnector)(found.connector.type);
     const dryRun = opts.dryRun ?? false;
+    if (opts.scope && !dryRun) throw new AppError('validation_failed', 'a scope override is for dry runs only: save the new scope in the configuration to apply it');
+    const cc: ConnectorConfig = opts.scope
+      ? { ...found.connector, scope: { ...found.connector.scope, include: [...(opts.scope.include ?? [])], exclude: [...(opts.scope.exclude ?? [])] } }
+      : found.connector;
     const em = orm.em.fork() as EntityManager;
     // The run's own organization and connectors: the whole configuration was written when the process started.
     await syncConfigToStore(em, config, { organizationId: found.org.id });
@@ -103,7 +113,7 @@ export class SyncEngine {
           throw new AppError('connector_held', `connector ${opts.connectorId} is held: run ${held.id} waits for approval of ${held.n} deactivations (hrsync sync approve ${held.id}, or reject it with hrsync sync reject ${held.id})`);
         }
       }
-      return await this.execute(em, connector, found.org, found.connector, { ...opts, dryRun }, lock);
+      return await this.execute(em, connector, found.org, cc, { ...opts, dryRun }, lock);
     } finally {
       await lock?.release();
     }
@@ -128,6 +138,7 @@ export class SyncEngine {
     const log = this.deps.log.child({ runId, connectorId: cc.id, organizationId: org.id, dryRun: opts.dryRun, mode });
     log.info({ trigger: opts.trigger ?? 'manual' }, 'sync started');
 
+    let failureCode: string | null = null;
     const run = new RunContext(em, runId, org, cc, opts.dryRun, log, () => {
       // A batch never writes once the lock's session is gone: another run may hold the connector by now.
       if (lock && !lock.held) throw lockLost(cc.id);
@@ -207,6 +218,7 @@ export class SyncEngine {
       await lock?.verify();
       const deactivated = await em.transactional(async (tx) => {
         const t = tx as EntityManager;
+        if (toApply > 0) await setHistoryActor(t, { type: 'run', id: runId });
         const n = toApply > 0 ? await applyDeactivations(t, runId, cc.id) : 0;
         if (!opts.dryRun) {
           await sql(t, `update connectors set last_run_id = ?, last_sync_at = ?, last_full_sync_at = case when ? then ? else last_full_sync_at end, updated_at = now() where id = ?`,
@@ -227,6 +239,7 @@ export class SyncEngine {
     } catch (err) {
       run.status = 'failed';
       run.error = errorMessage(err);
+      failureCode = isAppError(err) ? err.code : 'error';
       run.heldReason = null;
       // Not the raw error: a database error's message carries the SQL text and its parameters (e-mails).
       log.error({ err: { type: err instanceof Error ? err.name : typeof err, code: isAppError(err) ? err.code : (err as { code?: unknown })?.code, message: run.error } }, 'sync failed');
@@ -236,7 +249,16 @@ export class SyncEngine {
       await whenDatabaseIsBack(() => sql(em, `delete from sync_run_deactivations where run_id = ? and applied_at is null`, [runId]), retry).catch(() => {});
       await whenDatabaseIsBack(() => finalRecord(em), retry);
     }
-    return (await whenDatabaseIsBack(() => loadRunRecord(em, runId), { timeoutMs: FINAL_WRITE_TIMEOUT_MS }))!;
+    const record = (await whenDatabaseIsBack(() => loadRunRecord(em, runId), { timeoutMs: FINAL_WRITE_TIMEOUT_MS }))!;
+    // Told to whoever wired a listener (the composition root: notifications); never the run's concern.
+    if (!opts.dryRun && this.deps.onFinished) {
+      try {
+        this.deps.onFinished(record, { errorCode: failureCode });
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'run listener failed');
+      }
+    }
+    return record;
   }
 
   private incrementalSince(connector: HrConnector<any>, cc: ConnectorConfig, state: { last_sync_at: Date | null; last_full_sync_at: Date | null } | null, forceFull: boolean): Date | null {
@@ -290,6 +312,7 @@ export class SyncEngine {
       await em.transactional(async (tx) => {
         const t = tx as EntityManager;
         const claimed = await sql(t, `update sync_runs set status = ?, approved_at = now(), approved_by = ? where id = ? and status = 'needs_approval' returning id`, [action === 'approve' ? 'approved' : 'rejected', by, runId]);
+        await setHistoryActor(t, { type: 'run', id: runId, approvedBy: by });
         if (claimed.length === 0) throw new AppError('run_not_approvable', `run ${runId} was decided meanwhile`);
         if (action === 'approve') {
           const n = await applyDeactivations(t, runId, existing.connectorId);
@@ -341,6 +364,8 @@ class RunContext {
   /** Users created by this run that the store's statistics already know of. */
   private analyzedCreates = 0;
   private readonly lookupStrategy: LookupStrategy = { range: true };
+  /** Who the connector syncs at all (scope.include / exclude); null: everyone. */
+  private readonly scope: ScopeTest | null;
   /** Milliseconds spent per part of the run (logged with 'sync finished': where the time goes). */
   readonly timings: Record<string, number> = {};
   time<T>(part: string, t0: number): void {
@@ -359,6 +384,7 @@ class RunContext {
   ) {
     this.memory = new RunMemory(dryRun, cc.id);
     this.mapping = compileMapping(cc.mapping);
+    this.scope = compileScope(cc.scope);
     this.modes = {
       firstName: this.mapping.firstName.mode,
       lastName: this.mapping.lastName.mode,
@@ -394,7 +420,7 @@ class RunContext {
     const records: SyncRecord[] = [];
     const rejectedIds: string[] = [];
     for (const e of employees) {
-      const r = toSyncRecord(e, this.mapping);
+      const r = toSyncRecord(applyScope(e, this.scope), this.mapping);
       if (isRejection(r)) {
         rejections.push(r);
         const id = (e.externalId ?? '').trim();
@@ -519,6 +545,8 @@ class RunContext {
 
   private async apply(em: EntityManager, plan: PagePlan, rejections: Rejection[]): Promise<void> {
     let t0 = performance.now();
+    // The history triggers record this page's changes as the run's.
+    await setHistoryActor(em, { type: 'run', id: this.runId });
     await this.resolveNames(em, [...plan.creates, ...plan.updates.map((u) => u.record)]);
     this.time('write.names', t0);
     t0 = performance.now();

@@ -4,16 +4,18 @@ import type { HrEmployee } from '../../connectors/types.js';
 import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import type { ConnectorConfig, OrganizationConfig } from '../config/schema.js';
 import { syncConfigToStore } from '../db/config-store.js';
+import { setHistoryActor } from '../db/history-actor.js';
 import type { SyncCounts } from '../db/sync-run-types.js';
 import { bound, isUniqueViolation, sql, sqlOne } from '../db/sql.js';
 import {
   applyDeactivations, countActive, ensureNamed, insertPendingDeactivations, insertRejections, insertUsers, lookupPage, updateUsers, type FieldModes, type WriteRow,
 } from '../db/sync-repository.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
+import { applyScope, compileScope } from '../domain/scope.js';
 import { deactivationVerdict, planPage, RunMemory, type ExistingUser } from '../domain/sync-plan.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { emptyCounts } from './run-record.js';
+import { emptyCounts, loadRunRecord, type SyncRunRecord } from './run-record.js';
 
 /**
  * A targeted run: a handful of employees pushed to hrsync (a SCIM request, a vendor webhook's
@@ -58,6 +60,8 @@ export interface TargetedRunDeps {
   em(): EntityManager;
   config: AppConfig;
   log: Logger;
+  /** Told of a pushed run held for approval (the composition root: notifications); must not throw. */
+  onFinished?: (run: SyncRunRecord, info: { errorCode: string | null }) => void;
 }
 
 export function fieldModes(mapping: CompiledMapping): FieldModes {
@@ -128,8 +132,9 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
   const records: SyncRecord[] = [];
   const rejections: Rejection[] = [...extraRejections];
   const rejectedIds: string[] = [];
+  const scope = compileScope(cc.scope);
   for (const e of opts.employees) {
-    const r = toSyncRecord(e, mapping);
+    const r = toSyncRecord(applyScope(e, scope), mapping);
     if (isRejection(r)) {
       rejections.push(r);
       if (r.externalId) rejectedIds.push(r.externalId);
@@ -174,6 +179,7 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
 
   await em.transactional(async (tx) => {
     const t = tx as EntityManager;
+    await setHistoryActor(t, { type: opts.trigger === 'on_demand' ? 'run' : opts.trigger, id: runId });
     // The run's record: written first where rows will point at it (rejections, deactivations),
     // else once at the end with its outcome (one statement fewer for the usual single change).
     let recorded = false;
@@ -240,6 +246,10 @@ async function attempt(deps: TargetedRunDeps, org: OrganizationConfig, cc: Conne
     }
   });
   deps.log.info({ runId, connectorId: cc.id, trigger: opts.trigger, status, ...counts }, 'targeted sync finished');
+  if ((status as TargetedRunResult['status']) === 'needs_approval' && deps.onFinished) {
+    const run = await loadRunRecord(em, runId, { rejectedLimit: 0 });
+    if (run) deps.onFinished(run, { errorCode: null });
+  }
   return { runId, status, counts, heldReason, outcomes };
 }
 

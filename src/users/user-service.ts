@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import { ensureNamed } from '../db/sync-repository.js';
+import { setHistoryActor, type HistoryActor } from '../db/history-actor.js';
 import { WITHDRAW_INVITATIONS_SQL } from '../db/invitation-repository.js';
 import { bound, isUniqueViolation, sql, sqlOne } from '../db/sql.js';
 import { isValidEmail, normalizeEmail } from '../domain/email-address.js';
@@ -303,12 +304,13 @@ export async function createUser(em: EntityManager, organizationId: string, inpu
  * Changes roles, location, groups, names, or an administrator's activation. Never sends
  * or schedules an invitation: access is untouched.
  */
-export async function updateUser(em: EntityManager, id: string, input: UpdateUserInput, organizationId?: string): Promise<UserRecord> {
+export async function updateUser(em: EntityManager, id: string, input: UpdateUserInput, organizationId?: string, actor: HistoryActor = { type: 'admin' }): Promise<UserRecord> {
   const data = updateUserSchema.parse(input);
   const current = await getUser(em, id, organizationId);
   if (!current) throw new AppError('user_not_found', `no user ${id}`);
   await em.transactional(async (tx) => {
     const t = tx as EntityManager;
+    await setHistoryActor(t, actor);
     const sets: string[] = [];
     const params: unknown[] = [];
     const put = (col: string, v: unknown, cast = '') => { sets.push(`${col} = ?${cast}`); params.push(v); };

@@ -72,6 +72,10 @@ function acmeTargets(): Array<[string, string, unknown]> {
     ['GET', `/api/users/${A.users[0]}`, undefined],
     ['HEAD', `/api/users/${A.users[0]}`, undefined],
     ['PATCH', `/api/users/${A.users[0]}`, { roles: ['admin'], location: 'Globex Tower', groups: ['Owned'], status: 'deactivated' }],
+    ['GET', `/api/users/${A.users[0]}/history`, undefined],
+    ['HEAD', `/api/users/${A.users[0]}/history`, undefined],
+    ['POST', `/api/users/${A.users[0]}/sync`, undefined],
+    ['POST', `/api/notifications/endpoints/acme-hr/enable`, undefined],
     ['GET', `/api/rollouts/${A.rolloutScheduled}`, undefined],
     ['HEAD', `/api/rollouts/${A.rolloutScheduled}`, undefined],
     ['POST', `/api/rollouts/${A.rolloutScheduled}/cancel`, undefined],
@@ -121,8 +125,20 @@ describe('one organization token on another organization', () => {
   });
 
   it('never lists the other organization on any list route, whatever the filter', async () => {
-    const lists = routesOf(h.app).filter((r) => r.method === 'GET' && r.url.startsWith('/api/') && !r.url.includes(':') && r.url !== '/api/openapi.json').map((r) => r.url);
-    expect(lists.sort()).toEqual(['/api/connectors', '/api/locations', '/api/rollouts', '/api/rules', '/api/sync-runs', '/api/users']);
+    const all = routesOf(h.app).filter((r) => r.method === 'GET' && r.url.startsWith('/api/') && !r.url.includes(':') && r.url !== '/api/openapi.json').map((r) => r.url);
+    expect(all.sort()).toEqual(['/api/connectors', '/api/history/export', '/api/locations', '/api/notifications/deliveries', '/api/notifications/endpoints', '/api/rollouts', '/api/rules', '/api/sync-runs', '/api/users']);
+    // the history export (a JSON array, not a page): only the token's own organization's events
+    const range = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z&format=json';
+    for (const [org, token] of [['globex', globex], ['acme', acme]] as const) {
+      const res = await h.call('GET', `/api/history/export?${range}`, { token });
+      expect(res.statusCode, res.body).toBe(200);
+      const events = res.json() as Array<{ userId: string }>;
+      expect(events.length).toBeGreaterThan(0);
+      expect(events.every((e) => (org === 'acme' ? A.users : G.users).includes(e.userId))).toBe(true);
+      if (org === 'globex') expectNoAcmeData(res.body);
+    }
+    expect((await h.call('GET', `/api/history/export?${range}&organizationId=acme`, { token: globex })).statusCode).toBe(404);
+    const lists = all.filter((u) => u !== '/api/history/export');
     const queries: Record<string, string[]> = {
       '/api/users': ['', '?limit=1000', `?locationId=${A.location}`, `?groupId=${A.group}`, `?q=${encodeURIComponent(A.emails[0])}`, '?q=E1', '?access=invited', '?status=active'],
       '/api/rollouts': ['', '?status=scheduled', '?status=paused', '?status=completed', '?limit=500'],
@@ -130,6 +146,8 @@ describe('one organization token on another organization', () => {
       '/api/connectors': [''],
       '/api/rules': [''],
       '/api/locations': [''],
+      '/api/notifications/endpoints': [''],
+      '/api/notifications/deliveries': ['', '?limit=500', '?endpointId=ops'],
     };
     for (const [org, token, other] of [['globex', globex, 'acme'], ['acme', acme, 'globex']] as const) {
       for (const url of lists) {

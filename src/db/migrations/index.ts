@@ -8,6 +8,7 @@ import { Migration20261205140000_dashboard_drafts } from './Migration20261205140
 import { Migration20261205150000_dashboard_sessions } from './Migration20261205150000_dashboard_sessions.js';
 import { Migration20261205170000_lifecycle } from './Migration20261205170000_lifecycle.js';
 import { Migration20261205180000_push } from './Migration20261205180000_push.js';
+import { Migration20261205190000_history_notifications } from './Migration20261205190000_history_notifications.js';
 
 /** Every migration, in order. Listed here (not globbed) so tsx and the compiled build find the same set. */
 export const migrationsList = [
@@ -21,4 +22,5 @@ export const migrationsList = [
   { name: 'Migration20261205150000_dashboard_sessions', class: Migration20261205150000_dashboard_sessions },
   { name: 'Migration20261205170000_lifecycle', class: Migration20261205170000_lifecycle },
   { name: 'Migration20261205180000_push', class: Migration20261205180000_push },
+  { name: 'Migration20261205190000_history_notifications', class: Migration20261205190000_history_notifications },
 ];

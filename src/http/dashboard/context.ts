@@ -157,6 +157,7 @@ const NOTICES: Record<string, string> = {
   dry_run_queued: 'Dry run queued: it writes nothing and shows what a sync would change.',
   run_approved: 'Approved: the held deactivations were applied.',
   run_rejected: 'Rejected: nobody was deactivated, and the connector syncs again.',
+  person_synced: 'Synced: this person was looked up at the HR system and brought up to date (nobody was invited).',
   rollout_created: 'Rollout created. Invitations go out at the time shown.',
   rollout_paused: 'Rollout paused: no more messages go out until you resume it.',
   rollout_resumed: 'Rollout resumed.',

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql, sqlOne } from '../../db/sql.js';
 import { AppError } from '../../lib/errors.js';
+import { syncEmployeesNow } from '../../sync/on-demand.js';
 import { loadRunRecord } from '../../sync/run-record.js';
 import { scopeOf } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
@@ -45,7 +46,10 @@ export function registerConnectorRoutes(app: FastifyInstance, deps: HttpDeps): v
     const org = scopeOf(request, organizationId);
     const owner = deps.config.organizations.find((o) => o.connectors.some((c) => c.id === id));
     if (!owner || (org && owner.id !== org)) throw new AppError('connector_not_found', `no connector ${id}`);
-    const { runId } = await deps.enqueueSync({ connectorId: id, trigger: 'api', dryRun: body.dryRun ?? false });
+    const people = [...(body.employeeId ? [body.employeeId] : []), ...(body.employeeIds ?? [])];
+    // One person (or up to five) now: looked up by id, applied before the answer.
+    if (people.length > 0) return reply.code(200).send(await syncEmployeesNow(deps, id, people));
+    const { runId } = await deps.enqueueSync({ connectorId: id, trigger: 'api', dryRun: body.dryRun ?? false, ...(body.scope ? { scope: body.scope } : {}) });
     return reply.code(202).send({ runId, status: 'queued' });
   });
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { acceptedEvent } from '../../notifications/state-events.js';
 import type { HttpDeps } from '../deps.js';
 import { acceptBody } from '../schemas.js';
 
@@ -8,6 +9,12 @@ export function registerInvitationRoutes(app: FastifyInstance, deps: HttpDeps): 
   app.post('/api/invitations/accept', { config: { rateLimit: { max, timeWindow: '1 minute' } } }, async (request) => {
     const body = acceptBody.parse(request.body ?? {});
     const result = await deps.rollouts.accept(body.token, body.organizationId);
+    const notifier = deps.notifier;
+    if (notifier) {
+      void acceptedEvent(deps.em(), result.userId, result.organizationId)
+        .then((e) => e && notifier.emitSafely(e))
+        .catch(() => {});
+    }
     return { status: 'accepted', ...result };
   });
 }

@@ -3,6 +3,9 @@ import { z, type ZodType } from 'zod';
 import * as S from '../schemas.js';
 import { ruleUpdateSchema } from '../../rules/rule-types.js';
 import { createRuleBody, timeZoneBody } from './rules.js';
+import { openApiWebhooks } from '../../notifications/catalogue.js';
+import { exportQuery, historyQuery } from './history.js';
+import { deliveriesQuery } from './notifications.js';
 
 function schema(t: ZodType): unknown {
   return z.toJSONSchema(t, { io: 'input', unrepresentable: 'any' });
@@ -26,6 +29,7 @@ export function openApiDocument(): unknown {
     openapi: '3.1.0',
     info: { title: 'hrsync API', version: '0.1.0', description: 'HR sync and deliberate invitations. Creating a user never invites; only rollouts do.' },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    webhooks: openApiWebhooks(),
     paths: {
       '/api/users': {
         get: { ...secured, summary: 'List users (cursor pagination)', parameters: queryParams(S.listUsersQuery), responses: responses('200', 'a page of users') },
@@ -45,7 +49,13 @@ export function openApiDocument(): unknown {
       '/api/rollouts/{id}/resume': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the rollout') } },
       '/api/invitations/accept': { post: { summary: 'Accept an invitation (public, rate-limited)', requestBody: body(S.acceptBody), responses: { '200': ok('accepted'), '400': error, '429': error } } },
       '/api/connectors': { get: { ...secured, responses: responses('200', 'connectors with their last run') } },
-      '/api/connectors/{id}/sync': { post: { ...secured, parameters: [idParam], requestBody: body(S.triggerSyncBody), responses: responses('202', 'the queued run id') } },
+      '/api/connectors/{id}/sync': { post: { ...secured, summary: 'Queue a sync or a dry run (optionally with a scope override); with employeeId(s): sync those people now (200, a run on_demand)', parameters: [idParam], requestBody: body(S.triggerSyncBody), responses: { ...responses('202', 'the queued run id'), '200': ok('employeeId given: the on_demand run and each person\'s outcome'), '409': error } } },
+      '/api/users/{id}/sync': { post: { ...secured, summary: 'Sync this person now: one look-up by id at the HR system (trigger on_demand); never invites', parameters: [idParam], responses: { ...responses('200', 'the run and the outcome'), '409': error } } },
+      '/api/users/{id}/history': { get: { ...secured, summary: 'A person\'s history (user_events), oldest first; cursor paged', parameters: [idParam, ...queryParams(historyQuery)], responses: responses('200', '{ data: events, nextCursor }') } },
+      '/api/notifications/endpoints': { get: { ...secured, summary: 'The organization\'s webhook endpoints (origin only, no secret) with consecutive failures and whether disabled', parameters: queryParams(S.organizationQuery), responses: responses('200', 'endpoints') } },
+      '/api/notifications/endpoints/{id}/enable': { post: { ...secured, summary: 'Take a disabled endpoint back into service', parameters: [idParam], responses: responses('200', 'the endpoint') } },
+      '/api/notifications/deliveries': { get: { ...secured, summary: 'The delivery log, newest first', parameters: queryParams(deliveriesQuery), responses: responses('200', 'deliveries') } },
+      '/api/history/export': { get: { ...secured, summary: 'An organization\'s events in [from, to) as CSV or JSON, streamed', parameters: queryParams(exportQuery), responses: responses('200', 'text/csv or a JSON array') } },
       '/api/sync-runs': { get: { ...secured, parameters: queryParams(S.listRunsQuery), responses: responses('200', 'run records') } },
       '/api/sync-runs/{id}': { get: { ...secured, parameters: [idParam], responses: responses('200', 'a run record with rejected records') } },
       '/api/sync-runs/{id}/approve': { post: { ...secured, parameters: [idParam], responses: responses('200', 'the approved run') } },

@@ -1,10 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { actorOf } from '../../db/history-actor.js';
 import { checkIdempotencyKey, idempotent } from '../../db/idempotency-keys.js';
 import { AppError } from '../../lib/errors.js';
+import { isUuid } from '../../domain/uuid.js';
+import { employeeOfUser, syncEmployeesNow } from '../../sync/on-demand.js';
 import { getUser, listUsers, updateUser } from '../../users/user-service.js';
 import { scopeOf } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
-import { createUserBody, idParams, listUsersQuery, organizationQuery, updateUserBody } from '../schemas.js';
+import { createUserBody, emptyBody, idParams, listUsersQuery, organizationQuery, updateUserBody } from '../schemas.js';
 
 export function registerUserRoutes(app: FastifyInstance, deps: HttpDeps): void {
   app.get('/api/users', async (request) => {
@@ -42,11 +45,22 @@ export function registerUserRoutes(app: FastifyInstance, deps: HttpDeps): void {
     return reply.code(r.statusCode).header('idempotent-replayed', String(r.replayed)).send(r.response);
   });
 
+  // "Sync this person now": the user's record looked up by id at its HR system and applied (never an invitation).
+  app.post('/api/users/:id/sync', async (request) => {
+    const { id } = idParams.parse(request.params);
+    emptyBody.parse(request.body ?? {});
+    if (!isUuid(id)) throw new AppError('user_not_found', `no user ${id}`);
+    const { organizationId } = organizationQuery.parse(request.query);
+    const who = await employeeOfUser(deps.em(), id, scopeOf(request, organizationId) ?? null);
+    return syncEmployeesNow(deps, who.connectorId, [who.externalId]);
+  });
+
   // Roles, location, groups, names, an admin's deactivation: never an invitation.
   app.patch('/api/users/:id', async (request) => {
     const { id } = idParams.parse(request.params);
     const body = updateUserBody.parse(request.body ?? {});
     const { organizationId } = organizationQuery.parse(request.query);
-    return updateUser(deps.em(), id, body, scopeOf(request, organizationId));
+    const by = request.principal?.kind === 'organization' ? `token:${request.principal.tokenId}` : 'admin';
+    return updateUser(deps.em(), id, body, scopeOf(request, organizationId), actorOf(by));
   });
 }

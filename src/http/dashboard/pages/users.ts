@@ -1,6 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { getUser, listUsers, USER_SORTS, type ListUsersQuery, type UserSort } from '../../../users/user-service.js';
-import { emptyState, notFound, type Dashboard } from '../context.js';
+import { userHistory } from '../../../history/user-history.js';
+import { employeeOfUser, syncEmployeesNow } from '../../../sync/on-demand.js';
+import { timeline } from './user-timeline.js';
+import { isAppError } from '../../../lib/errors.js';
+import { emptyState, errorCodeKnown, notFound, seeOther, type Dashboard } from '../context.js';
 import { html, path, raw, type SafeHtml } from '../html.js';
 import { accessState, csrfField, LOGIN_METHOD_LABELS, orgPath, pageHead, reasonLabel, shortId, time, userName, userStatus, badge, type Org } from '../layout.js';
 import { isUuid } from '../../../domain/uuid.js';
@@ -161,12 +165,12 @@ ${pageHead('Users', { sub: html`<span data-total>${totalText}</span> ${total.n =
     const em = dash.deps.em();
     const user = await getUser(em, params.id, org.id);
     if (!user) throw notFound();
-    const [invitations, manager, ctx] = await Promise.all([userInvitations(dash.deps.em(), user.id, org.id), userManager(dash.deps.em(), user.managerId, org.id), dash.pageContext(request, org)]);
+    const [invitations, manager, ctx, history] = await Promise.all([userInvitations(dash.deps.em(), user.id, org.id), userManager(dash.deps.em(), user.managerId, org.id), dash.pageContext(request, org), userHistory(dash.deps.em(), user.id, org.id, { order: 'desc', limit: 50 })]);
     const body = html`
 ${pageHead(userName(user), {
   crumbs: [{ href: orgPath(org, 'users'), label: 'Users' }],
   sub: html`${userStatus(user.status)} ${accessState(user.access)} ${user.jobTitle ? html`· ${user.jobTitle}` : ''}`,
-  actions: html`<form method="post" action="${orgPath(org, 'invite')}" class="inline">${csrfField(ctx)}<input type="hidden" name="step" value="form"><input type="hidden" name="selection" value="ids"><input type="hidden" name="userIds" value="${user.id}"><button class="btn btn-primary" type="submit">Invite…</button></form>`,
+  actions: html`<form method="post" action="${orgPath(org, 'invite')}" class="inline">${csrfField(ctx)}<input type="hidden" name="step" value="form"><input type="hidden" name="selection" value="ids"><input type="hidden" name="userIds" value="${user.id}"><button class="btn btn-primary" type="submit">Invite…</button></form>${user.connectorId && user.externalId ? html` <form method="post" action="${orgPath(org, 'users', user.id, 'sync')}" class="inline">${csrfField(ctx)}<button class="btn" type="submit">Sync this person</button></form>` : ''}`,
 })}
 <div class="grid grid-wide">
 <section class="card" aria-labelledby="u-h">
@@ -199,7 +203,25 @@ ${pageHead(userName(user), {
       <td>${time(i.sentAt)}</td>
     </tr>`)}</tbody></table></div>` : emptyState('Never invited. Creating or syncing a user does not invite them.')}
 </section>
-</div>`;
+</div>
+${timeline(org, history.data, history.nextCursor !== null)}`;
     return dash.render(request, reply, org, { title: userName(user), section: 'users', body });
+  });
+
+  // "Sync this person": looked up by id at the HR system now and applied; never an invitation.
+  app.post('/dashboard/orgs/:org/users/:id/sync', async (request, reply) => {
+    const params = request.params as { org: string; id: string };
+    const org = dash.org(request, params.org);
+    if (!isUuid(params.id)) throw notFound();
+    const back = orgPath(org, 'users', params.id);
+    try {
+      const who = await employeeOfUser(dash.deps.em(), params.id, org.id);
+      await syncEmployeesNow(dash.deps, who.connectorId, [who.externalId]);
+      return seeOther(reply, back, { notice: 'person_synced' });
+    } catch (err) {
+      if (isAppError(err) && err.code === 'user_not_found') throw notFound();
+      if (isAppError(err)) return seeOther(reply, back, { error: errorCodeKnown(err.code) ? err.code : 'failed' });
+      throw err;
+    }
   });
 }
