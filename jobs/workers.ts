@@ -23,7 +23,7 @@ import { syncProcessor } from './sync/processor.js';
 import { startWebhookWorker } from './webhooks/worker.js';
 import { startHistoryPruner } from './history-prune.js';
 import { startNotificationWorker } from './notifications/worker.js';
-import { rolloutStateEvent } from '../src/notifications/state-events.js';
+import { leaversHeldEvent, rolloutStateEvent } from '../src/notifications/state-events.js';
 import { errorMessage } from '../src/lib/errors.js';
 import { reconcileSyncRuns } from './sync/reconcile.js';
 import { tryLockBatch } from '../src/invitations/batch-lock.js';
@@ -65,7 +65,7 @@ export async function startWorkers(ctx: WorkerContext, opts: { mail?: MailPort; 
   });
   // clock: the lifecycle's time (rule moments, leavers' days, reminders), injectable for tests
   const clock = opts.clock ?? (() => new Date());
-  const { rules, leavers, port: lifecyclePort } = lifecycleServices({ config, orm: ctx.orm, log, queues: () => queues, rollouts: () => rollouts, clock });
+  const { rules, leavers, port: lifecyclePort } = lifecycleServices({ config, orm: ctx.orm, log, queues: () => queues, rollouts: () => rollouts, clock, onLeaversHeld: ctx.notifier ? (h) => ctx.notifier!.emitSafely(leaversHeldEvent(h)) : undefined });
   let transport: MailTransport | null = null;
   let mail = opts.mail;
   if (!mail) {

@@ -18,7 +18,7 @@ import { createLogger, type Logger } from '../lib/logger.js';
 import { SyncEngine } from '../sync/sync-engine.js';
 import type { SyncRunRecord } from '../sync/run-record.js';
 import { Notifier } from '../notifications/notifier.js';
-import { runFinishedEvents } from '../notifications/state-events.js';
+import { leaversHeldEvent, runFinishedEvents } from '../notifications/state-events.js';
 import { bullmqNotificationPort, createNotificationQueue } from '../../jobs/notifications/queue.js';
 
 /**
@@ -79,10 +79,10 @@ export async function createContext(opts: { env?: Record<string, string | undefi
       enqueueWebhookEvents((webhookQueue ??= createWebhookQueue(config.redisUrl, config.queuePrefix)), connectorId, events, debounceMs),
     rollouts: getRollouts,
     rules() {
-      return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts })).rules;
+      return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts, onLeaversHeld: (h) => notifier.emitSafely(leaversHeldEvent(h)) })).rules;
     },
     leavers() {
-      return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts })).leavers;
+      return (lifecycle ??= lifecycleServices({ config, orm, log, queues: getQueues, rollouts: getRollouts, onLeaversHeld: (h) => notifier.emitSafely(leaversHeldEvent(h)) })).leavers;
     },
     async close() {
       await notifier.idle();

@@ -1,9 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { findConnectorConfig, type AppConfig } from '../config/load.js';
 import { sql, sqlOne } from '../db/sql.js';
+import { setHistoryActor } from '../db/history-actor.js';
 import { applyDeactivations } from '../db/sync-repository.js';
 import { planLeavers } from '../domain/leaver-plan.js';
-import { deactivationVerdict } from '../domain/sync-plan.js';
+import { DEFAULT_MAX_PERCENT, deactivationVerdict } from '../domain/sync-plan.js';
 import { AppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Orm } from '../db/orm.js';
@@ -18,6 +19,16 @@ export interface LeaverServiceDeps {
   queues: LifecycleQueuePort;
   /** the time (injectable for tests); default: the system clock */
   clock?: () => Date;
+  /** A day's planned deactivations went over the connector's threshold and wait for an administrator (the notifications hear of it). */
+  onHeld?: (held: LeaversHeld) => void;
+}
+
+export interface LeaversHeld {
+  organizationId: string;
+  connectorId: string;
+  runId: string;
+  planned: number;
+  threshold: number;
 }
 
 /**
@@ -112,7 +123,8 @@ export class LeaverService {
         return { deactivated: 0, held: 0 };
       }
       const policy = findConnectorConfig(config, connectorId)?.connector.deactivation ?? {};
-      return await em.transactional(async (tx) => {
+      let held: LeaversHeld | null = null;
+      const result = await em.transactional(async (tx) => {
         const t = tx as EntityManager;
         // The whole day counts against the threshold: what was applied of it already, and what is still to come.
         const day = await sqlOne<{ total: string; applied: string }>(
@@ -149,14 +161,21 @@ export class LeaverService {
         if (verdict.hold) {
           await sql(t, `update planned_deactivations set status = 'held', run_id = ?, updated_at = now() where user_id = any(array(select jsonb_array_elements_text(?::jsonb)::uuid))`, [runId, ids]);
           log.warn({ connectorId, runId, endDate, held: take.length, dayTotal: total, activeBefore }, 'planned deactivations held for approval');
+          const threshold = policy.maxCount ?? Math.floor((activeBefore * (policy.maxPercent ?? DEFAULT_MAX_PERCENT)) / 100);
+          held = { organizationId, connectorId, runId, planned: total, threshold };
           return { deactivated: 0, held: take.length };
         }
+        // The users' history names the leavers' end dates (a standing rule) and this run as the cause.
+        await setHistoryActor(t, { type: 'rule', id: runId });
         const n = await applyDeactivations(t, runId, connectorId);
         await sql(t, `update sync_runs set counts = counts || jsonb_build_object('deactivated', ?::int) where id = ?`, [n, runId]);
         await sql(t, `update planned_deactivations set status = 'applied', run_id = ?, updated_at = now() where user_id = any(array(select jsonb_array_elements_text(?::jsonb)::uuid))`, [runId, ids]);
         log.info({ connectorId, runId, endDate, deactivated: n }, 'planned deactivations applied');
         return { deactivated: n, held: 0 };
       });
+      // After the commit: nobody is told of a hold that rolled back.
+      if (held) this.deps.onHeld?.(held);
+      return result;
     } finally {
       await lock.release();
     }

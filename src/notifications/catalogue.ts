@@ -48,10 +48,10 @@ export const EVENT_EXAMPLES: { [T in NotificationEventType]: NotificationEvent<T
     data: { invitationId: '7d8e9fa0-1b2c-4d3e-8f5a-60718293a4b5', rolloutId: '4c5d6e7f-8091-4a2b-9c3d-4e5f60718295', userId: '8e9fa0b1-2c3d-4e4f-9a6b-718293a4b5c6' },
   },
   'rules.deactivations_over_threshold': {
-    description: 'A lifecycle rule plans more deactivations than its threshold allows; they wait for an administrator (emitted by the rules engine).',
+    description: "A lifecycle rule plans more deactivations than its threshold allows; they wait for an administrator. The leavers' end dates are the rule `leavers`; `runId` is the held run to approve or reject.",
     email: true,
     id: '7d8e9fa0-1a2b-5c3d-8e5f-60718293a4b5', type: 'rules.deactivations_over_threshold', organizationId: ORG, occurredAt: AT,
-    data: { ruleId: 'leavers-berlin', connectorId: 'acme-bamboohr', planned: 30, threshold: 10 },
+    data: { ruleId: 'leavers', connectorId: 'acme-bamboohr', runId: '9fa0b1c2-3d4e-4f5a-8b6c-8293a4b5c6d7', planned: 30, threshold: 10 },
   },
 };
 

@@ -26,7 +26,7 @@ export interface EventData {
   'rollout.completed': { rolloutId: string; counts: Record<string, number> };
   'invitation.accepted': { invitationId: string; rolloutId: string; userId: string };
   /** Emitted by the rules engine (issue 17) when a rule plans more deactivations than its threshold allows. */
-  'rules.deactivations_over_threshold': { ruleId: string; connectorId: string | null; planned: number; threshold: number };
+  'rules.deactivations_over_threshold': { ruleId: string; connectorId: string | null; runId?: string; planned: number; threshold: number };
 }
 
 export function notificationEvent<T extends NotificationEventType>(type: T, organizationId: string, data: EventData[T], opts: { id?: string; at?: Date } = {}): NotificationEvent<T> {
@@ -51,7 +51,7 @@ export function describeEvent(e: NotificationEvent, appUrl: string): { subject: 
     case 'rollout.completed':
       return { subject: `hrsync: rollout ${String(d.rolloutId).slice(0, 8)} completed`, text: `Rollout ${d.rolloutId} completed.\nCounts: ${JSON.stringify(d.counts)}\n\n${base}/dashboard/orgs/${org}/rollouts/${d.rolloutId}\n` };
     case 'rules.deactivations_over_threshold':
-      return { subject: `hrsync: rule ${d.ruleId} plans more deactivations than allowed`, text: `Rule ${d.ruleId} plans ${d.planned} deactivations, over its threshold of ${d.threshold}; they wait for an administrator.\n` };
+      return { subject: `hrsync: rule ${d.ruleId} plans more deactivations than allowed`, text: `Rule ${d.ruleId} plans ${d.planned} deactivations, over its threshold of ${d.threshold}; they wait for an administrator.\n${d.runId ? `\n${base}/dashboard/orgs/${org}/runs/${d.runId}\n` : ''}` };
     default:
       return { subject: `hrsync: ${e.type}`, text: `${e.type}\n${JSON.stringify(e.data)}\n` };
   }

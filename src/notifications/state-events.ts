@@ -10,6 +10,19 @@ function eventId(name: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
+/**
+ * Leavers' planned deactivations of one day over the connector's threshold (the built-in
+ * end-date rule, `ruleId: 'leavers'`): held as a run for an administrator.
+ */
+export function leaversHeldEvent(held: { organizationId: string; connectorId: string; runId: string; planned: number; threshold: number }): NotificationEvent {
+  return notificationEvent(
+    'rules.deactivations_over_threshold',
+    held.organizationId,
+    { ruleId: 'leavers', connectorId: held.connectorId, runId: held.runId, planned: held.planned, threshold: held.threshold },
+    { id: eventId(`leavers-held:${held.runId}`) },
+  );
+}
+
 /** What a finished sync run tells the administrators: held for approval, failed (and the credentials refused). */
 export function runFinishedEvents(run: SyncRunRecord, info: { errorCode: string | null }): NotificationEvent[] {
   const out: NotificationEvent[] = [];

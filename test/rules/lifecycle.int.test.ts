@@ -238,6 +238,10 @@ describe('leavers on their last day', () => {
       [u401!.id],
     );
     expect(runs).toEqual([{ trigger: 'schedule', status: 'succeeded', deactivated: 1 }]);
+    // the person's history names the end-date rule and its run as the cause
+    const runId = (await svc.store.query<{ run_id: string }>(`select run_id from planned_deactivations where user_id = $1`, [u401!.id]))[0]!.run_id;
+    const events = await svc.store.query<{ actor_type: string; actor_id: string }>(`select actor_type, actor_id from user_events where user_id = $1 and kind = 'deactivated'`, [u401!.id]);
+    expect(events).toEqual([{ actor_type: 'rule', actor_id: runId }]);
     await expect(w.rollouts.accept(tokenOf(to(401)[0]!.text))).rejects.toMatchObject({ code: 'invitation_invalid' });
   }, 60_000);
 
@@ -246,10 +250,22 @@ describe('leavers on their last day', () => {
     for (let i = 1; i <= 10; i++) other.set(i, { ...employee(900 + i), email: `g${i}@globex.example`, managerId: '', location: 'Oslo', endDate: i <= 3 ? last : '' });
     expect(await svc.syncOther([...other.values()])).toBe('succeeded');
     await w.leavers.evaluate('globex');
+    // what the notifications are told (the notifier itself, listened to: its deliveries need endpoints)
+    const told: Array<{ type: string; organizationId: string; data: unknown }> = [];
+    const notifier = svc.ctx.notifier;
+    const emit = notifier.emitSafely.bind(notifier);
+    notifier.emitSafely = (e) => {
+      told.push(e);
+      emit(e);
+    };
     const end = endOfDay(last, 'UTC');
     await advanceTo(end);
     const held = await waitFor(async () => (await svc.store.query<{ id: string; held_reason: string }>(`select id, held_reason from sync_runs where connector_id = 'globex-hr' and status = 'needs_approval'`))[0], 15_000);
     expect(held.held_reason).toMatch(/3 deactivations \(30% of 10 users\) exceed maxPercent 10/);
+    // the administrators are told: one rules.deactivations_over_threshold event naming the held run
+    expect(told.filter((e) => e.type === 'rules.deactivations_over_threshold')).toEqual([
+      expect.objectContaining({ organizationId: 'globex', data: { ruleId: 'leavers', connectorId: 'globex-hr', runId: held.id, planned: 3, threshold: 1 } }),
+    ]);
     const active = async () => (await svc.store.query(`select 1 from users where organization_id = 'globex' and status = 'active'`)).length;
     expect(await active()).toBe(10);
     await svc.ctx.sync.approve(held.id, 'admin:test');
