@@ -66,13 +66,15 @@ describe('/api without a valid token', () => {
   it('finds the routes to check: every /api route but accepting an invitation and the OpenAPI document', () => {
     const names = apiRoutes().filter((r) => r.method !== 'HEAD').map((r) => `${r.method} ${r.url}`).sort();
     expect(names).toEqual([
-      'GET /api/connectors', 'GET /api/locations', 'GET /api/rollouts', 'GET /api/rollouts/:id', 'GET /api/rules', 'GET /api/rules/:id', 'GET /api/rules/:id/audit',
-      'GET /api/rules/:id/preview', 'GET /api/sync-runs', 'GET /api/sync-runs/:id', 'GET /api/users', 'GET /api/users/:id',
-      'PATCH /api/rules/:id', 'PATCH /api/users/:id', 'POST /api/connectors/:id/sync', 'POST /api/rollouts', 'POST /api/rollouts/:id/cancel', 'POST /api/rollouts/:id/pause',
+      'GET /api/connectors', 'GET /api/history/export', 'GET /api/locations', 'GET /api/notifications/deliveries', 'GET /api/notifications/endpoints',
+      'GET /api/rollouts', 'GET /api/rollouts/:id', 'GET /api/rules', 'GET /api/rules/:id', 'GET /api/rules/:id/audit',
+      'GET /api/rules/:id/preview', 'GET /api/sync-runs', 'GET /api/sync-runs/:id', 'GET /api/users', 'GET /api/users/:id', 'GET /api/users/:id/history',
+      'PATCH /api/rules/:id', 'PATCH /api/users/:id', 'POST /api/connectors/:id/sync', 'POST /api/notifications/endpoints/:id/enable',
+      'POST /api/rollouts', 'POST /api/rollouts/:id/cancel', 'POST /api/rollouts/:id/pause',
       'POST /api/rollouts/:id/resume', 'POST /api/rules', 'POST /api/rules/:id/disable', 'POST /api/rules/:id/enable', 'POST /api/rules/preview',
-      'POST /api/sync-runs/:id/approve', 'POST /api/sync-runs/:id/reject', 'POST /api/users', 'PUT /api/locations/:id/time-zone',
+      'POST /api/sync-runs/:id/approve', 'POST /api/sync-runs/:id/reject', 'POST /api/users', 'POST /api/users/:id/sync', 'PUT /api/locations/:id/time-zone',
     ]);
-    expect(apiRoutes()).toHaveLength(39); // with the HEAD twin of each GET
+    expect(apiRoutes()).toHaveLength(49); // with the HEAD twin of each GET
   });
 
   it.each(badCredentials)('answers 401 with the error shape to %s on every route, and changes nothing', async (_name, headers) => {
