@@ -201,6 +201,7 @@ interface ResultRow {
 function benchConfig(dir: string, databaseUrl: string, sizes: number[]): AppConfig {
   const path = join(dir, 'hrsync.config.yaml');
   writeFileSync(path, stringify({
+    ...(process.env.BENCH_BATCH ? { sync: { batchSize: Number(process.env.BENCH_BATCH) } } : {}),
     organizations: sizes.map((n) => ({
       id: `bench-${n}`,
       name: `Bench ${n}`,
