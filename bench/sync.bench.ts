@@ -24,7 +24,7 @@ import type { ConnectorContext } from '../connectors/types.js';
 import { loadConfig, type AppConfig } from '../src/config/load.js';
 import { openStore, type Orm } from '../src/db/orm.js';
 import { compileMapping, isRejection, toSyncRecord } from '../src/domain/employee-record.js';
-import { silentLogger } from '../src/lib/logger.js';
+import { createLogger, silentLogger } from '../src/lib/logger.js';
 import { SyncEngine } from '../src/sync/sync-engine.js';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { exportStream } from '../src/history/history-export.js';
@@ -201,6 +201,7 @@ interface ResultRow {
 function benchConfig(dir: string, databaseUrl: string, sizes: number[]): AppConfig {
   const path = join(dir, 'hrsync.config.yaml');
   writeFileSync(path, stringify({
+    ...(process.env.BENCH_BATCH ? { sync: { batchSize: Number(process.env.BENCH_BATCH) } } : {}),
     organizations: sizes.map((n) => ({
       id: `bench-${n}`,
       name: `Bench ${n}`,
@@ -274,7 +275,8 @@ async function main(): Promise<void> {
     db = new pg.Client({ connectionString: databaseUrl });
     await db.connect();
     const config = benchConfig(dir, databaseUrl, SIZES);
-    const engine = new SyncEngine({ orm, config, log: silentLogger });
+    // BENCH_TIMINGS=1: the engine's own log at info level on stderr ('sync finished' carries timingsMs).
+    const engine = new SyncEngine({ orm, config, log: process.env.BENCH_TIMINGS ? createLogger({ level: 'info', name: 'bench', destination: process.stderr }) : silentLogger });
     const locationIds = await createBaselineTable(db);
 
     // Warm-up (JIT, pools, catalog caches): not reported.
