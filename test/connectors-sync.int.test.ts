@@ -4,7 +4,7 @@
  * PostgreSQL store, and the vendor connector built with fast retry delays.
  */
 import { Writable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBamboohrConnector } from '../connectors/bamboohr/index.js';
 import { createHibobConnector } from '../connectors/hibob/index.js';
 import type { ConnectorHttpDeps } from '../connectors/http/client.js';
@@ -19,7 +19,7 @@ import { fastDeps } from './fakes/connector-context.js';
 import type { FakeRequest, FakeServer } from './fakes/fake-server.js';
 import { FakeHibob, generateHibobPeople, loadHibobFixturePeople } from './fakes/hibob-server.js';
 import { FakePersonio, generatePersonioRows, loadPersonioFixtureRows } from './fakes/personio-server.js';
-import { configFor, createTestStore, type TestStore } from './support/store.js';
+import { configFor, storePerFile } from './support/store.js';
 
 // ---- the vendors ---------------------------------------------------------------------------------
 
@@ -185,19 +185,8 @@ const hibob: Vendor<FakeHibob> = {
 
 // ---- one organization, connector, fake server and engine per test ----------------------------------
 
-let store: TestStore;
-let seq = 0;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  store = await createTestStore();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-afterAll(async () => {
-  await store?.drop();
-});
+const file = storePerFile();
+const { cleanups } = file;
 
 interface UserRow {
   external_id: string;
@@ -218,7 +207,7 @@ async function setup<F extends FakeServer>(
   vendor: Vendor<F>,
   opts: { pageSize: number; env?: Record<string, string>; batchSize?: number; deactivation?: Record<string, number> },
 ) {
-  seq++;
+  const seq = file.next();
   const org = `${vendor.type}-org-${seq}`;
   const connectorId = `${vendor.type}-${seq}`;
   const fake = vendor.fake();
@@ -233,7 +222,7 @@ async function setup<F extends FakeServer>(
   });
   const log = createLogger({ level: 'debug', destination, name: 'connectors-sync' });
   const config = configFor(
-    store.url,
+    file.store.url,
     {
       organizations: [{
         id: org,
@@ -252,7 +241,7 @@ async function setup<F extends FakeServer>(
   );
   const fast = fastDeps();
   const connector = vendor.connector(fast.deps);
-  const engine = new SyncEngine({ orm: store.orm, config, log, resolveConnector: (type) => (type === vendor.type ? connector : getConnector(type)) });
+  const engine = new SyncEngine({ orm: file.store.orm, config, log, resolveConnector: (type) => (type === vendor.type ? connector : getConnector(type)) });
   return {
     org,
     connectorId,
@@ -262,7 +251,7 @@ async function setup<F extends FakeServer>(
     lines,
     run: (dryRun = false) => engine.run({ connectorId, dryRun }),
     users: () =>
-      store.query<UserRow>(
+      file.store.query<UserRow>(
         `select u.external_id, u.email, u.first_name, u.last_name, u.job_title, u.status, u.access, u.source, u.start_date::text as start_date,
                 l.name as location, m.external_id as manager,
                 coalesce((select array_agg(g.name order by g.name) from group_memberships gm join groups g on g.id = gm.group_id where gm.user_id = u.id), '{}') as groups
@@ -271,8 +260,8 @@ async function setup<F extends FakeServer>(
         [org],
       ),
     pendingDeactivations: async (runId: string) =>
-      (await store.query<{ n: number }>(`select count(*)::int as n from sync_run_deactivations where run_id = $1`, [runId]))[0].n,
-    storedError: async (runId: string) => (await store.query<{ error: string | null }>(`select error from sync_runs where id = $1`, [runId]))[0].error,
+      (await file.store.query<{ n: number }>(`select count(*)::int as n from sync_run_deactivations where run_id = $1`, [runId]))[0].n,
+    storedError: async (runId: string) => (await file.store.query<{ error: string | null }>(`select error from sync_runs where id = $1`, [runId]))[0].error,
   };
 }
 

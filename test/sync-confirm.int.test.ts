@@ -6,7 +6,7 @@
  * and hires 5 (total unchanged). Offset/page paging then starts page 2 five people late: the
  * first 5 of the old page 2 are never read. Only the 5 removed may be deactivated.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createBamboohrConnector } from '../connectors/bamboohr/index.js';
 import { createHibobConnector } from '../connectors/hibob/index.js';
 import { createPersonioConnector } from '../connectors/personio/index.js';
@@ -19,7 +19,7 @@ import { fastDeps } from './fakes/connector-context.js';
 import type { FakeRequest, FakeServer } from './fakes/fake-server.js';
 import { FakeHibob, generateHibobPeople } from './fakes/hibob-server.js';
 import { FakePersonio, generatePersonioRows } from './fakes/personio-server.js';
-import { configFor, createTestStore, type TestStore } from './support/store.js';
+import { configFor, storePerFile } from './support/store.js';
 
 interface Vendor {
   name: string;
@@ -109,35 +109,25 @@ const hibob: Vendor = {
   lookups: (f, listed, ps) => f.countWhere((f as FakeHibob).isSlice()) - Math.ceil(listed / ps),
 };
 
-let store: TestStore;
-let seq = 0;
-const cleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  store = await createTestStore();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-afterAll(async () => {
-  await store?.drop();
-});
+const file = storePerFile();
+const { cleanups } = file;
 
 async function setup(vendor: Vendor, pageSize: number) {
-  seq++;
+  const seq = file.next();
   const org = `confirm-org-${seq}`;
   const connectorId = `confirm-${vendor.type}-${seq}`;
   const fake = vendor.fake();
   const baseUrl = await fake.start();
   cleanups.push(() => fake.stop());
-  const config = configFor(store.url, {
+  const config = configFor(file.store.url, {
     organizations: [{ id: org, name: `Confirm ${seq}`, connectors: [{ id: connectorId, type: vendor.type, options: vendor.options(baseUrl, pageSize) }] }],
     sync: { batchSize: pageSize },
   });
   const fast = fastDeps();
   const connector = vendor.connector(fast.deps);
-  const engine = new SyncEngine({ orm: store.orm, config, log: process.env.CONFIRM_DEBUG ? createLogger({ level: 'debug', name: 'confirm' }) : silentLogger, resolveConnector: (t) => (t === vendor.type ? connector : getConnector(t)) });
+  const engine = new SyncEngine({ orm: file.store.orm, config, log: process.env.CONFIRM_DEBUG ? createLogger({ level: 'debug', name: 'confirm' }) : silentLogger, resolveConnector: (t) => (t === vendor.type ? connector : getConnector(t)) });
   const ids = async (status: 'active' | 'deactivated') =>
-    (await store.query<{ external_id: string }>(`select external_id from users where connector_id = $1 and status = $2 order by external_id`, [connectorId, status])).map((r) => r.external_id);
+    (await file.store.query<{ external_id: string }>(`select external_id from users where connector_id = $1 and status = $2 order by external_id`, [connectorId, status])).map((r) => r.external_id);
   return { fake, engine, run: (dryRun = false) => engine.run({ connectorId, dryRun }), ids, connectorId, lookups: () => fake.countWhere(vendor.isLookup) };
 }
 
@@ -200,7 +190,7 @@ describe.each([bamboohr('page'), bamboohr('keyset'), personio])('$name: a listin
     expect(await t.ids('deactivated')).toHaveLength(0);
     expect(await t.ids('active')).toHaveLength(180);
     expect(t.lookups()).toBe(5); // one look-up, 5 attempts
-    const [{ n }] = await store.query<{ n: number }>(`select count(*)::int as n from sync_run_deactivations where run_id = $1`, [run.id]);
+    const [{ n }] = await file.store.query<{ n: number }>(`select count(*)::int as n from sync_run_deactivations where run_id = $1`, [run.id]);
     expect(n).toBe(0);
 
     // The HR system answers again: the next run confirms and deactivates.

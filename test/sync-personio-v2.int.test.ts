@@ -2,40 +2,30 @@
  * Personio API v2 end to end through the sync engine: the fake v2 server on 127.0.0.1
  * (test/fakes/personio-v2-server.ts), the real store, the connector with fast retries.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPersonioConnector } from '../connectors/personio/index.js';
 import { getConnector } from '../connectors/registry.js';
 import { silentLogger } from '../src/lib/logger.js';
 import { SyncEngine } from '../src/sync/sync-engine.js';
 import { fastDeps } from './fakes/connector-context.js';
 import { FakePersonioV2, generatePersonioV2Persons, type PersonioV2Person } from './fakes/personio-v2-server.js';
-import { configFor, createTestStore, type TestStore } from './support/store.js';
+import { configFor, storePerFile } from './support/store.js';
 
 const ID = 'papi-v2-client-4411';
 const SECRET = 'papi-v2-secret-8c1e3a5b7d9f';
 
-let store: TestStore;
-let seq = 0;
-const cleanups: Array<() => Promise<void>> = [];
-beforeAll(async () => {
-  store = await createTestStore();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
-afterAll(async () => {
-  await store?.drop();
-});
+const file = storePerFile();
+const { cleanups } = file;
 
 async function setup(opts: { n: number; pageSize?: number; secret?: string; options?: Record<string, unknown>; deactivation?: Record<string, number> }) {
-  seq++;
+  const seq = file.next();
   const org = `v2-org-${seq}`;
   const connectorId = `personio-v2-${seq}`;
   const fake = new FakePersonioV2({ clientId: ID, clientSecret: SECRET, persons: generatePersonioV2Persons(opts.n) });
   const baseUrl = await fake.start();
   cleanups.push(() => fake.stop());
   const options = { apiVersion: 'v2', clientId: ID, clientSecret: opts.secret ?? SECRET, baseUrl, pageSize: opts.pageSize ?? 50, timeoutMs: 2_000, ...opts.options };
-  const config = configFor(store.url, {
+  const config = configFor(file.store.url, {
     organizations: [{
       id: org, name: `v2 ${seq}`,
       connectors: [{ id: connectorId, type: 'personio', options, mapping: { location: 'location', group: 'department' }, ...(opts.deactivation ? { deactivation: opts.deactivation } : {}) }],
@@ -43,9 +33,9 @@ async function setup(opts: { n: number; pageSize?: number; secret?: string; opti
   });
   const fast = fastDeps();
   const connector = createPersonioConnector(fast.deps);
-  const engine = new SyncEngine({ orm: store.orm, config, log: silentLogger, resolveConnector: (t) => (t === 'personio' ? connector : getConnector(t)) });
+  const engine = new SyncEngine({ orm: file.store.orm, config, log: silentLogger, resolveConnector: (t) => (t === 'personio' ? connector : getConnector(t)) });
   const users = () =>
-    store.query<{ external_id: string; email: string; job_title: string | null; status: string; location: string | null; manager: string | null; groups: string[] }>(
+    file.store.query<{ external_id: string; email: string; job_title: string | null; status: string; location: string | null; manager: string | null; groups: string[] }>(
       `select u.external_id, u.email, u.job_title, u.status, l.name as location, m.external_id as manager,
               coalesce((select array_agg(g.name) from group_memberships gm join groups g on g.id = gm.group_id where gm.user_id = u.id), '{}') as groups
          from users u left join locations l on l.id = u.location_id left join users m on m.id = u.manager_id
@@ -100,7 +90,7 @@ describe('Personio v2 through the sync engine', () => {
     expect((await t.users()).filter((u) => u.status === 'deactivated').map((u) => u.external_id)).toStrictEqual(['3']);
 
     // The full re-read comes due (an hour later): every employment is read again, b's termination seen.
-    await store.query(`update connector_records set value = jsonb_build_object('fullReadAt', '2000-01-01T00:00:00Z') where connector_id = $1 and key = 'v2:meta'`, [t.connectorId]);
+    await file.store.query(`update connector_records set value = jsonb_build_object('fullReadAt', '2000-01-01T00:00:00Z') where connector_id = $1 and key = 'v2:meta'`, [t.connectorId]);
     t.fake.resetCounters();
     const full = await t.run();
     expect(full.counts.deactivated).toBe(1);
@@ -165,7 +155,7 @@ describe('Personio v2 through the sync engine', () => {
     expect(run.counts).toMatchObject({ deactivated: 1, confirmedPresent: 0 });
     expect(t.fake.countWhere((r) => r.path === '/v2/persons' && r.query.get('id') === '7')).toBe(1);
     // What the connector remembered of person 7 is forgotten with the complete listing; the others stay.
-    const keys = (await store.query<{ key: string }>(`select key from connector_records where connector_id = $1 and key like 'v2:person:%'`, [t.connectorId])).map((r) => r.key);
+    const keys = (await file.store.query<{ key: string }>(`select key from connector_records where connector_id = $1 and key like 'v2:person:%'`, [t.connectorId])).map((r) => r.key);
     expect(keys).toHaveLength(29);
     expect(keys).not.toContain('v2:person:7');
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { stringify } from 'yaml';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { loadConfig, type AppConfig } from '../../src/config/load.js';
 import { syncConfigToStore } from '../../src/db/config-store.js';
 import { openStore, type Orm } from '../../src/db/orm.js';
@@ -17,6 +18,33 @@ export interface TestStore {
   em(): EntityManager;
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   drop(): Promise<void>;
+}
+
+/**
+ * One test store for a whole file (from the file's `beforeAll`), what each test started (fake
+ * servers) stopped after it, and a counter for ids unique within the file. Registers the hooks.
+ */
+export function storePerFile(): { readonly store: TestStore; cleanups: Array<() => Promise<void>>; next(): number } {
+  let store: TestStore | undefined;
+  let seq = 0;
+  const cleanups: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    store = await createTestStore();
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0)) await c();
+  });
+  afterAll(async () => {
+    await store?.drop();
+  });
+  return {
+    get store() {
+      if (!store) throw new Error('the test store exists from beforeAll on');
+      return store;
+    },
+    cleanups,
+    next: () => ++seq,
+  };
 }
 
 /** A database of its own for one test file: created, migrated, dropped afterwards. */
