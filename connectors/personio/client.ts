@@ -20,6 +20,38 @@ export const TOKEN_RENEW_AFTER_MS = 23 * 60 * 60 * 1000;
 const AUTH_PATH = '/v1/auth';
 const EMPLOYEES_PATH = '/v1/company/employees';
 
+/**
+ * The HTTP client of either Personio API: the client secret redacted, and auth failures told in
+ * words — at the token endpoint the credentials, elsewhere a token refused right after it was
+ * issued (401) or the credentials' missing scopes (403).
+ */
+export function createPersonioHttp(
+  options: PersonioOptions,
+  ctx: ConnectorContext,
+  deps: ConnectorHttpDeps,
+  words: { tokenPath: string; freshToken: string; forbidden: string },
+): HttpClient {
+  return createHttpClient(
+    {
+      vendor: 'Personio',
+      baseUrl: options.baseUrl,
+      log: ctx.log,
+      signal: ctx.signal,
+      timeoutMs: options.timeoutMs,
+      secrets: [options.clientSecret],
+      authFailureMessage: (status, req) => {
+        if (req.path === words.tokenPath) {
+          return `Personio rejected the API credentials (${status}): check options.clientId and options.clientSecret (Settings › Integrations › API credentials)`;
+        }
+        return status === 401
+          ? `Personio rejected ${words.freshToken} (401): check that the API credentials in options.clientId/options.clientSecret are still active`
+          : words.forbidden;
+      },
+    },
+    deps,
+  );
+}
+
 export class PersonioApi {
   private token: string | null = null;
   private tokenAt = 0;
@@ -34,25 +66,11 @@ export class PersonioApi {
   ) {}
 
   static create(options: PersonioOptions, ctx: ConnectorContext, deps: ConnectorHttpDeps = {}): PersonioApi {
-    const http = createHttpClient(
-      {
-        vendor: 'Personio',
-        baseUrl: options.baseUrl,
-        log: ctx.log,
-        signal: ctx.signal,
-        timeoutMs: options.timeoutMs,
-        secrets: [options.clientSecret],
-        authFailureMessage: (status, req) => {
-          if (req.path === AUTH_PATH) {
-            return `Personio rejected the API credentials (${status}): check options.clientId and options.clientSecret (Settings › Integrations › API credentials)`;
-          }
-          return status === 401
-            ? `Personio rejected a freshly issued token (401): check that the API credentials in options.clientId/options.clientSecret are still active`
-            : `Personio denied access to employees (403): the API credentials (options.clientId) need read access to employee data and the requested attributes`;
-        },
-      },
-      deps,
-    );
+    const http = createPersonioHttp(options, ctx, deps, {
+      tokenPath: AUTH_PATH,
+      freshToken: 'a freshly issued token',
+      forbidden: 'Personio denied access to employees (403): the API credentials (options.clientId) need read access to employee data and the requested attributes',
+    });
     return new PersonioApi(http, options, ctx.log);
   }
 

@@ -1,7 +1,8 @@
 import { AppError, isAppError } from '../../src/lib/errors.js';
 import type { Logger } from '../../src/lib/logger.js';
 import type { ConnectorContext } from '../types.js';
-import { createHttpClient, PageGuard, parsePage, type ConnectorHttpDeps, type HttpClient, type HttpRequest, type HttpResponse } from '../http/client.js';
+import { PageGuard, parsePage, type ConnectorHttpDeps, type HttpClient, type HttpRequest, type HttpResponse } from '../http/client.js';
+import { createPersonioHttp } from './client.js';
 import type { PersonioOptions } from './schemas.js';
 import { v2EmploymentSchema, v2ListSchema, v2OrgUnitSchema, v2TokenSchema, v2WorkplaceSchema, type V2Employment, type V2List } from './v2-schemas.js';
 
@@ -29,25 +30,11 @@ export class PersonioV2Api {
   ) {}
 
   static create(options: PersonioOptions, ctx: ConnectorContext, deps: ConnectorHttpDeps = {}): PersonioV2Api {
-    const http = createHttpClient(
-      {
-        vendor: 'Personio',
-        baseUrl: options.baseUrl,
-        log: ctx.log,
-        signal: ctx.signal,
-        timeoutMs: options.timeoutMs,
-        secrets: [options.clientSecret],
-        authFailureMessage: (status, req) => {
-          if (req.path === TOKEN_PATH) {
-            return `Personio rejected the API credentials (${status}): check options.clientId and options.clientSecret (Settings › Integrations › API credentials)`;
-          }
-          return status === 401
-            ? `Personio rejected a freshly issued v2 token (401): check that the API credentials in options.clientId/options.clientSecret are still active`
-            : `Personio denied access (403): the API credentials (options.clientId) need the scopes personio:persons:read and personio:employments:read`;
-        },
-      },
-      deps,
-    );
+    const http = createPersonioHttp(options, ctx, deps, {
+      tokenPath: TOKEN_PATH,
+      freshToken: 'a freshly issued v2 token',
+      forbidden: 'Personio denied access (403): the API credentials (options.clientId) need the scopes personio:persons:read and personio:employments:read',
+    });
     return new PersonioV2Api(http, options, ctx.log);
   }
 
