@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnCli } from '../support/cli.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
@@ -83,4 +84,56 @@ describe('one live invitation per user', () => {
     expect(r).toBeDefined();
     await rollouts().cancel(other.id);
   });
+});
+
+/** A port nobody listens on now (the OS picks it; the process started next takes it). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe('one rollout per Idempotency-Key across API processes', () => {
+  it('the same POST /api/rollouts sent to two API processes at once, then retried, creates one rollout, and each person gets one message', async () => {
+    const adminToken = `adm-${'k'.repeat(40)}`;
+    const ports = [await freePort(), await freePort()];
+    const apis = ports.map((port) => spawnCli(['start', '--role', 'api'], { ...svc.env, PORT: String(port), HRSYNC_ADMIN_TOKEN: adminToken, LOG_LEVEL: 'silent' }));
+    try {
+      await Promise.all(apis.map((a) => a.waitFor('is running')));
+      const all = await svc.userIds();
+      sink.reset();
+      const since = (await svc.store.query<{ t: Date }>(`select now() as t`))[0]!.t;
+      const post = (port: number, key: string, userIds: string[]) =>
+        fetch(`http://127.0.0.1:${port}/api/rollouts`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'idempotency-key': key },
+          body: JSON.stringify({ organizationId: svc.org, userIds, loginMethod: 'sso' }),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { id: string } }));
+      const rounds = [all.slice(400, 440), all.slice(440, 480), all.slice(480, 500)];
+      const ids: string[] = [];
+      for (const [k, userIds] of rounds.entries()) {
+        const key = `double-click-${k}-${Date.now()}`;
+        const [a, b] = await Promise.all([post(ports[0]!, key, userIds), post(ports[1]!, key, userIds)]);
+        const retry = await post(ports[k % 2]!, key, userIds);
+        for (const r of [a, b, retry]) expect(r.status).toBe(202);
+        expect(new Set([a.body.id, b.body.id, retry.body.id]).size).toBe(1);
+        ids.push(a.body.id);
+      }
+      const made = await svc.store.query<{ id: string }>(`select id from rollouts where created_at >= $1`, [since]);
+      expect(made.map((r) => r.id).sort()).toEqual([...ids].sort());
+      await Promise.all(ids.map((id) => waitFor(async () => (await rollouts().get(id))?.status === 'completed', 60_000, 100)));
+      await new Promise((res) => setTimeout(res, 1_000));
+      const perUser = new Map<string, number>();
+      for (const m of sink.messages) perUser.set(m.envelope.to[0]!, (perUser.get(m.envelope.to[0]!) ?? 0) + 1);
+      expect(perUser.size).toBe(100);
+      expect([...perUser.values()].every((c) => c === 1)).toBe(true);
+    } finally {
+      for (const a of apis) {
+        a.child.kill('SIGTERM');
+        await a.exited;
+      }
+    }
+  }, 120_000);
 });
