@@ -9,6 +9,7 @@ import { Migration20261205150000_dashboard_sessions } from './Migration202612051
 import { Migration20261205170000_lifecycle } from './Migration20261205170000_lifecycle.js';
 import { Migration20261205180000_push } from './Migration20261205180000_push.js';
 import { Migration20261205190000_history_notifications } from './Migration20261205190000_history_notifications.js';
+import { Migration20261205200000_set_based_integrity } from './Migration20261205200000_set_based_integrity.js';
 
 /** Every migration, in order. Listed here (not globbed) so tsx and the compiled build find the same set. */
 export const migrationsList = [
@@ -23,4 +24,5 @@ export const migrationsList = [
   { name: 'Migration20261205170000_lifecycle', class: Migration20261205170000_lifecycle },
   { name: 'Migration20261205180000_push', class: Migration20261205180000_push },
   { name: 'Migration20261205190000_history_notifications', class: Migration20261205190000_history_notifications },
+  { name: 'Migration20261205200000_set_based_integrity', class: Migration20261205200000_set_based_integrity },
 ];
