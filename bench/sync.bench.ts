@@ -44,6 +44,8 @@ const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000')
 const HISTORY_EVENTS = (process.env.BENCH_HISTORY_EVENTS ?? '100000,1000000').split(',').map((s) => Number(s.trim().replace(/_/g, ''))).filter((n) => Number.isInteger(n) && n > 0);
 const REPEAT = process.env.BENCH_REPEAT ? Math.max(1, Number(process.env.BENCH_REPEAT)) : undefined;
 const INSERT_BATCH = 5_000;
+/** BENCH_PHASES=initial: only the bare floor and the initial sync (a quick loop while working on the write path). */
+const ONLY_INITIAL = process.env.BENCH_PHASES === 'initial';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 // --- measuring -----------------------------------------------------------------------------------
@@ -331,6 +333,20 @@ async function main(): Promise<void> {
       const floor: Array<Measured<string>> = [];
       const initial: Array<Measured<string>> = [];
       const initialOff: Array<Measured<string>> = [];
+      if (ONLY_INITIAL) {
+        for (let k = 0; k < times; k++) {
+          await emptyStore();
+          floor.push(await measured(() => floorBaseline(db!, n, locationIds), (v) => `(${v} rows written)`));
+          await emptyStore();
+          initial.push(await measured(() => engine.run({ connectorId, onProgress: progress('initial sync') }),
+            (v) => expectCounts(v, 'initial sync', { seen: n, created: active, skipped: n - active, rejected: 0 })));
+        }
+        const bare = add('bare floor', median(floor), n, null, null, median(floor).value);
+        add('initial sync', median(initial), n, bare, 3, median(initial).value);
+        await emptyStore();
+        rmSync(sub, { recursive: true, force: true });
+        continue;
+      }
       for (let k = 0; k < times; k++) {
         // The same initial sync with the per-person history's triggers off (issue 19: ≤ 1.2× with them on).
         await emptyStore();
@@ -399,7 +415,7 @@ async function main(): Promise<void> {
       rmSync(sub, { recursive: true, force: true });
     }
     // The history export (GET /api/history/export's stream, without HTTP): events per second.
-    for (const events of HISTORY_EVENTS) {
+    for (const events of ONLY_INITIAL ? [] : HISTORY_EVENTS) {
       await db.query(`truncate user_events`);
       await db.query(
         `insert into user_events (organization_id, user_id, at, kind, actor_type, actor_id, data)
@@ -432,7 +448,7 @@ async function main(): Promise<void> {
   console.log(`${table}\n\n${summary}`);
   const resultsDir = join(HERE, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `sync-${started.toISOString().slice(0, 10)}.md`);
+  const file = join(resultsDir, `sync-${ONLY_INITIAL ? 'initial-' : ''}${started.toISOString().slice(0, 10)}.md`);
   writeFileSync(file, `# hrsync sync bench — ${started.toISOString()}\n\nmachine: ${machine}  \nsizes: ${SIZES.join(', ')}  \n` +
     `database: PostgreSQL on 127.0.0.1 (${await serverVersion(ADMIN_URL)}), one dedicated database per run\n\n${table}\n\n${summary}\n`);
   console.log(`\nwritten to ${file}`);

@@ -106,7 +106,8 @@ describe('sync engine properties (PostgreSQL)', () => {
       fc.asyncProperty(listingArb, accessArb, adminDeactivatedArb, listingArb, policyArb, fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), async (before, access, adminOff, after, policy, breakAt) => {
         const o = org(policy);
         o.write(rowsOf(before));
-        expect((await o.engine().run({ connectorId: o.connector })).status).toBe('succeeded');
+        const first = await o.engine().run({ connectorId: o.connector });
+        expect(first.status, first.error ?? "").toBe("succeeded");
         // People get invited, accept, or are switched off by an administrator in between.
         const seeded = await o.users();
         for (const [k, u] of seeded.entries()) {

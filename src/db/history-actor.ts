@@ -17,10 +17,14 @@ export interface HistoryActor {
  * (Migration20261205190000) read it for every event the transaction writes; outside a
  * transaction it would last one statement only, so call it inside `em.transactional`.
  */
-export async function setHistoryActor(em: EntityManager, actor: HistoryActor): Promise<void> {
+export async function setHistoryActor(em: EntityManager, actor: HistoryActor, opts: { asyncCommit?: boolean } = {}): Promise<void> {
+  // asyncCommit: the transaction's commit does not wait for its WAL to reach the disk (one
+  // round trip instead of two for a sync page). For writes the next run re-derives from HR only:
+  // a server crash can lose the last such commits, never make the store inconsistent, and the
+  // first synchronous commit after them (the run's outcome) makes them durable too.
   await sql(
     em,
-    `select set_config('hrsync.actor_type', ?, true), set_config('hrsync.actor_id', ?, true), set_config('hrsync.approved_by', ?, true)`,
+    `select set_config('hrsync.actor_type', ?, true), set_config('hrsync.actor_id', ?, true), set_config('hrsync.approved_by', ?, true)${opts.asyncCommit ? `, set_config('synchronous_commit', 'off', true)` : ''}`,
     [actor.type, actor.id ?? '', actor.approvedBy ?? ''],
   );
 }

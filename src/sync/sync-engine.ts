@@ -18,7 +18,7 @@ import {
 import { confirmAbsent, type Confirm } from './confirm-absent.js';
 import { compileMapping, isRejection, toSyncRecord, type CompiledMapping, type Rejection, type SyncRecord } from '../domain/employee-record.js';
 import { applyScope, compileScope, type ScopeRules, type ScopeTest } from '../domain/scope.js';
-import { absenceVerdict, deactivationVerdict, planPage, RunMemory, worthConfirming, type PagePlan } from '../domain/sync-plan.js';
+import { absenceVerdict, deactivationVerdict, planPage, RunMemory, worthConfirming, type ExistingUser, type PagePlan } from '../domain/sync-plan.js';
 import { AppError, errorMessage, isAppError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { lockLost, tryLockConnector, type ConnectorLock } from './connector-lock.js';
@@ -184,6 +184,7 @@ export class SyncEngine {
       next.catch(() => {});
       try {
         run.activeBefore = await countActive(em, cc.id);
+        await run.startFirstLoad();
         for (;;) {
           const step = await next;
           if (step.done) break;
@@ -364,6 +365,12 @@ class RunContext {
   /** Users created by this run that the store's statistics already know of. */
   private analyzedCreates = 0;
   private readonly lookupStrategy: LookupStrategy = { range: true };
+  /**
+   * A first load (see startFirstLoad): the connector had no users and its organization no user
+   * with an e-mail outside it, so a page's records are planned without looking anyone up — the
+   * store's unique keys are the check. Off for good at the first record the store already holds.
+   */
+  private firstLoad = false;
   /** Who the connector syncs at all (scope.include / exclude); null: everyone. */
   private readonly scope: ScopeTest | null;
   /** Milliseconds spent per part of the run (logged with 'sync finished': where the time goes). */
@@ -434,6 +441,26 @@ class RunContext {
     return { seen, records, rejections, rejectedIds };
   }
 
+  /**
+   * Decides, before the first page, whether this run is a first load. Then nobody can be found by
+   * a page's employee ids (the connector has no users and this run holds its lock) or e-mails (the
+   * organization has no other user with one), and the look-ups — a fifth of an initial sync —
+   * are skipped. What could still collide (an employee id or e-mail repeated in a later page, a
+   * user created by hand meanwhile) breaks a unique key: that page is planned again with look-ups,
+   * and so is every page after it.
+   */
+  async startFirstLoad(): Promise<void> {
+    if (this.dryRun) return;
+    const row = await sqlOne<{ empty: boolean }>(
+      this.em,
+      `select not exists (select 1 from users where connector_id = ?)
+          and not exists (select 1 from users where organization_id = ? and email is not null and connector_id is distinct from ?) as empty`,
+      [this.cc.id, this.org.id, this.cc.id],
+    );
+    this.firstLoad = row?.empty === true;
+    if (this.firstLoad) this.log.debug('first load: pages are planned without look-ups');
+  }
+
   /** Records waiting for the end of the listing (see PagePlan.deferred). */
   private deferred: SyncRecord[] = [];
 
@@ -447,15 +474,20 @@ class RunContext {
 
   async processBatch(batch: PreparedBatch, final = false): Promise<void> {
     if (!this.dryRun) this.guard();
-    const { records, rejections, rejectedIds } = batch;
+    const { records, rejectedIds } = batch;
+    // A copy: a first-load page that collides is planned again from the batch as it came.
+    const rejections = [...batch.rejections];
     this.counts.seen += batch.seen;
     let t0 = performance.now();
-    const lookup = await lookupPage(
-      this.em, this.org.id, this.cc.id,
-      [...records.map((r) => r.externalId), ...rejectedIds],
-      records.map((r) => r.emailLower),
-      this.lookupStrategy,
-    );
+    const firstLoad = this.firstLoad && !final;
+    const lookup = firstLoad
+      ? { byExternalId: new Map<string, ExistingUser>(), byEmail: new Map<string, ExistingUser>() }
+      : await lookupPage(
+        this.em, this.org.id, this.cc.id,
+        [...records.map((r) => r.externalId), ...rejectedIds],
+        records.map((r) => r.emailLower),
+        this.lookupStrategy,
+      );
     this.time('lookup', t0);
     t0 = performance.now();
     const plan = planPage(records, lookup, this.memory, rejectedIds, final);
@@ -484,7 +516,17 @@ class RunContext {
       await this.em.transactional(async (tx) => this.apply(tx as EntityManager, plan, rejections));
       this.time('write', t0);
     } catch (err) {
+      this.forgetNames();
       if (!isUniqueViolation(err)) throw err;
+      if (firstLoad) {
+        // A record the store already holds (a repeated id or e-mail, a user created meanwhile):
+        // nothing of the page was written; plan it again with look-ups, and the rest of the run too.
+        this.firstLoad = false;
+        this.log.info({ records: records.length }, 'first load: a record of this page is already in the store; looking records up from here on');
+        await this.refreshStatistics(true);
+        await this.processBatch({ ...batch, seen: 0 }, final);
+        return;
+      }
       // Two records raced for one e-mail (e.g. swapped addresses): apply them one at a time and reject the losers.
       this.log.warn({ records: records.length }, 'unique conflict in a batch; applying it record by record');
       await this.applyOneByOne(plan, rejections);
@@ -506,9 +548,11 @@ class RunContext {
    * instead of the unique (organization, lower(email)) index): seconds per batch until the first
    * analyze, which used to come only after 5,000 users.
    */
-  private async refreshStatistics(): Promise<void> {
+  private async refreshStatistics(now = false): Promise<void> {
     const fresh = this.counts.created - this.analyzedCreates;
-    if (fresh < Math.max(ANALYZE_AFTER, 3 * (this.activeBefore + this.analyzedCreates))) return;
+    // A first load plans no page on the statistics: they are refreshed once, before the end-of-run passes.
+    if (!now && this.firstLoad) return;
+    if (fresh < (now ? ANALYZE_AFTER : Math.max(ANALYZE_AFTER, 3 * (this.activeBefore + this.analyzedCreates)))) return;
     this.analyzedCreates = this.counts.created;
     await analyzeUsers(this.em).catch((err: unknown) => this.log.debug({ err: errorMessage(err) }, 'statistics not refreshed'));
   }
@@ -522,6 +566,15 @@ class RunContext {
     for (const id of plan.skippedIds ?? []) if (this.skippedIds.length < EXAMPLES * 10) this.skippedIds.push(id);
     this.counts.rejected += rejections.length;
     this.terminations += plan.terminations.length;
+  }
+
+  /**
+   * After a page's transaction failed: the locations and groups it created were rolled back with
+   * it, so the ids learnt in it are forgotten (they are looked up, or created, again).
+   */
+  private forgetNames(): void {
+    this.locations.clear();
+    this.groups.clear();
   }
 
   private async resolveNames(em: EntityManager, records: SyncRecord[]): Promise<void> {
@@ -545,8 +598,9 @@ class RunContext {
 
   private async apply(em: EntityManager, plan: PagePlan, rejections: Rejection[]): Promise<void> {
     let t0 = performance.now();
-    // The history triggers record this page's changes as the run's.
-    await setHistoryActor(em, { type: 'run', id: this.runId });
+    // The history triggers record this page's changes as the run's. A page is re-derived from HR
+    // by the next run if a server crash loses it: its commit need not wait for the disk.
+    await setHistoryActor(em, { type: 'run', id: this.runId }, { asyncCommit: true });
     await this.resolveNames(em, [...plan.creates, ...plan.updates.map((u) => u.record)]);
     this.time('write.names', t0);
     t0 = performance.now();
@@ -575,6 +629,7 @@ class RunContext {
       try {
         await this.em.transactional(async (tx) => this.apply(tx as EntityManager, p, []));
       } catch (err) {
+        this.forgetNames();
         if (!isUniqueViolation(err)) throw err;
         const rej: Rejection = { externalId: id, reason: 'duplicate_email', detail: 'another user of the organization has this e-mail' };
         await insertRejections(this.em, this.runId, [rej]);
@@ -638,6 +693,12 @@ class RunContext {
    */
   async finish(fullListing: boolean, policy: ConnectorConfig['deactivation'], startedAt: Date, confirm: Confirm | null = null): Promise<number> {
     if (!this.dryRun) this.guard();
+    if (!this.dryRun) {
+      // The passes below are planned on the statistics; a first load has not refreshed them yet.
+      const t0 = performance.now();
+      await this.refreshStatistics(true);
+      this.time('analyze', t0);
+    }
     let missing = 0;
     // The two passes over the connector's users are independent (one lists absent users, the
     // other links managers): they run side by side, each on its own connection.
