@@ -109,14 +109,15 @@ export async function readAndHash(path: string): Promise<number> {
 const BASE_ORG = 'bench-baseline';
 const BASE_CONNECTOR = 'bench-baseline-file';
 
-/** A copy of `users`: same columns, defaults, identity, checks and unique indexes, plus the same foreign keys. */
+/**
+ * A copy of `users`: same columns, defaults, identity, checks and indexes, and the same check of
+ * its references (the statement-level trigger of Migration20261205200000; the rows it writes
+ * have no manager). No history trigger: the baseline writes users only.
+ */
 async function createBaselineTable(db: pg.Client): Promise<Map<string, string>> {
   await db.query(`create table bench_users (like users including all)`);
-  await db.query(`alter table bench_users
-    add foreign key (organization_id) references organizations(id),
-    add foreign key (connector_id) references connectors(id),
-    add foreign key (location_id) references locations(id),
-    add foreign key (manager_id) references bench_users(id) on delete set null`);
+  await db.query(`create trigger bench_users_refs_inserted after insert on bench_users referencing new table as new_users
+    for each statement execute function hrsync_users_refs_inserted()`);
   await db.query(`create table bench_floor (external_id text not null unique, email text, first_name text, last_name text, job_title text,
     location_id uuid, manager_external_id text, attributes jsonb, start_date date, end_date date, content_hash text)`);
   await db.query(`insert into organizations (id, name) values ($1, 'Bench baseline')`, [BASE_ORG]);
