@@ -116,21 +116,63 @@ async function toPreview(page: Page, people: number[], message = 'Hello'): Promi
   await page.waitForURL(/\/invite\/[0-9a-f-]{36}\/preview$/);
 }
 
+/**
+ * Holds every POST to the invite confirmation in the browser until `release()`: `sent` resolves
+ * when the first one is held, `requests()` counts how many the page sent.
+ */
+async function holdConfirm(page: Page): Promise<{ sent: Promise<void>; release: () => void; requests: () => number }> {
+  let count = 0;
+  let onSent!: () => void;
+  let release!: () => void;
+  const sent = new Promise<void>((r) => (onSent = r));
+  const released = new Promise<void>((r) => (release = r));
+  await page.route('**/confirm', async (route) => {
+    count += 1;
+    onSent();
+    await released;
+    await route.continue();
+  });
+  return { sent, release, requests: () => count };
+}
+
+interface FormState { busy: string | null; disabled: boolean; label: string }
+
+/**
+ * What the confirm form shows, reported by the page itself each time it changes. The page
+ * pushes it through a binding because Playwright cannot evaluate in a page whose form
+ * submission is still pending (it waits for the navigation), and a read after the release
+ * would find the next page.
+ */
+async function watchConfirmForm(page: Page): Promise<FormState[]> {
+  const states: FormState[] = [];
+  await page.exposeFunction('hrsyncFormState', (st: FormState) => void states.push(st));
+  await page.evaluate(`(() => {
+    const f = document.querySelector('form[data-submit-once]');
+    const b = f.querySelector('button[type="submit"]');
+    const report = () => window.hrsyncFormState({ busy: f.getAttribute('aria-busy'), disabled: b.disabled, label: b.textContent });
+    new MutationObserver(report).observe(f, { attributes: true, subtree: true, childList: true, characterData: true });
+  })()`);
+  return states;
+}
+
 describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
   it('a double click creates one rollout and lands on it; the button shows it is busy', async () => {
     const { context, page, errors } = await newPage();
     await signIn(page);
     await toPreview(page, [2, 3]);
     const before = await rollouts();
-    // Slow the confirm down so the second click lands while the first is in flight.
-    await page.route('**/confirm', async (route) => {
-      await new Promise((r) => setTimeout(r, 400));
-      await route.continue();
-    });
-    const button = page.getByRole('button', { name: 'Send 2 invitations' });
-    await button.dblclick();
-    expect(await page.locator('form[data-submit-once]').getAttribute('aria-busy')).toBe('true');
+    // The confirm is held until the test lets it go, so the second click lands while the first is
+    // in flight and the busy state is read before the page moves on, however slow the machine.
+    const held = await holdConfirm(page);
+    const states = await watchConfirmForm(page);
+    await page.getByRole('button', { name: 'Send 2 invitations' }).dblclick();
+    await held.sent;
+    // The form says it is busy and its button is disabled while the request is in flight.
+    await expect.poll(() => states.some((st) => st.busy === 'true' && st.disabled), { timeout: 10_000 }).toBe(true);
+    held.release();
     await page.waitForURL(ROLLOUT_URL);
+    // The second click sent nothing: the page dropped it.
+    expect(held.requests()).toBe(1);
     const after = await rollouts();
     expect(after.length).toBe(before.length + 1);
     expect(ROLLOUT_URL.exec(page.url())![1]).toBe(after[after.length - 1]);
@@ -143,14 +185,14 @@ describe.skipIf(!CHROMIUM)('the invite confirmation in a browser', () => {
     await signIn(page);
     await toPreview(page, [4]);
     const before = await rollouts();
-    await page.route('**/confirm', async (route) => {
-      await new Promise((r) => setTimeout(r, 400));
-      await route.continue();
-    });
+    const held = await holdConfirm(page);
     await page.getByRole('button', { name: 'Send 1 invitation' }).focus();
     await page.keyboard.press('Enter');
     await page.keyboard.press('Enter');
+    await held.sent;
+    held.release();
     await page.waitForURL(ROLLOUT_URL);
+    expect(held.requests()).toBe(1);
     expect((await rollouts()).length).toBe(before.length + 1);
     await context.close();
   });

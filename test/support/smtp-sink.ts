@@ -32,6 +32,8 @@ export interface SmtpSinkOptions {
   capture?: boolean;
   /** Called with every message received (also with `capture: false`): for callers that keep only what they need. */
   onMessage?: (m: { envelope: { from: string; to: string[] }; raw: Buffer }) => void;
+  /** Called at every MAIL FROM, when a message starts: the moment a sender began, before DATA's round trips. */
+  onMailFrom?: (from: string) => void;
   /** Listen on this port (default: any free one): to stop a sink and start it again where clients look for it. */
   port?: number;
 }
@@ -140,7 +142,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
       // onClose also runs for refused connections; count only the ones onConnect let in
       if (open.delete(session.id)) stats.openConnections--;
     },
-    onMailFrom(_address, _session, cb) {
+    onMailFrom(address, _session, cb) {
+      opts.onMailFrom?.(address.address);
       const f = faults.rejectSender;
       if (f) return cb(smtpError(f.code ?? 550, f.message ?? '5.7.1 Sender address rejected: not owned by user'));
       cb();
