@@ -17,7 +17,29 @@ const AUDIT_PREFIX = 'hrsync-log-audit-';
  * when the browser tests were part of the run but skipped for want of Chromium, say so in
  * one line at the very end, where it is seen.
  */
+/**
+ * Vitest calls a global setup once per project (vitest.config.ts has two: the suite, then the
+ * timed files alone), each with its own copy of this module but in one process: the first call
+ * does the work and the last teardown audits, so a run has one audit of every line. The count
+ * lives on globalThis, which the copies share.
+ */
+const RUN = Symbol.for('hrsync.test-run');
+type RunState = { holders: number; finish?: () => void };
+const run = ((globalThis as Record<symbol, unknown>)[RUN] ??= { holders: 0 }) as RunState;
+
 export default async function setup(project: TestProject): Promise<() => void> {
+  run.holders += 1;
+  if (run.holders === 1) run.finish = await startRun();
+  return () => {
+    run.holders -= 1;
+    if (run.holders > 0) return;
+    run.finish?.();
+    run.finish = undefined;
+    if (!findChromium() && !isCi() && ranBrowserTests(project)) console.log(`\n\x1b[1;33m!! SKIPPED ${CHROMIUM_HINT}\x1b[0m\n`);
+  };
+}
+
+async function startRun(): Promise<() => void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   try {
     await client.connect();
@@ -34,11 +56,7 @@ export default async function setup(project: TestProject): Promise<() => void> {
   } finally {
     await client.end();
   }
-  const audit = startLogAudit();
-  return () => {
-    audit();
-    if (!findChromium() && !isCi() && ranBrowserTests(project)) console.log(`\n\x1b[1;33m!! SKIPPED ${CHROMIUM_HINT}\x1b[0m\n`);
-  };
+  return startLogAudit();
 }
 
 function ranBrowserTests(project: TestProject): boolean {
