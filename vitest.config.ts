@@ -2,12 +2,18 @@ import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Files whose assertions are about wall-clock time measured across processes (the send rate at
- * the SMTP server, a shutdown's grace period, two rollouts firing at one instant). They run
- * alone, after the rest: next to another test file on a 2-core machine, the delay is the other
- * file's load, not hrsync's behaviour.
+ * Files with upper bounds on wall-clock time (the send rate at the SMTP server, a shutdown's
+ * grace period, two rollouts firing at one instant, a scheduled rollout sent within 2 s of its
+ * time). They run alone, after the rest: next to another test file on a 2-core machine, the
+ * delay is the other file's load, not hrsync's behaviour.
  */
-const TIMED = ['test/jobs/send-rate.int.test.ts', 'test/service/shutdown.int.test.ts', 'test/invitations/one-per-person.int.test.ts'];
+const TIMED = [
+  'test/jobs/send-rate.int.test.ts',
+  'test/service/shutdown.int.test.ts',
+  'test/invitations/one-per-person.int.test.ts',
+  'test/invitations/rollouts.int.test.ts',
+  'test/http/api-flows.int.test.ts',
+];
 
 export default defineConfig({
   test: {
