@@ -57,20 +57,30 @@ export async function deliverWebhook(deps: DeliverDeps, organizationId: string, 
     log.info({ status }, 'notification delivered');
     return 'delivered';
   }
-  await sql(em, `update notification_deliveries set status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, updated_at = now() where event_id = ?::uuid and endpoint_id = ?`, [lastAttempt ? 'failed' : 'pending', status, error, event.id, endpointId]);
-  if (lastAttempt) {
-    const rows = await sql<{ consecutive_failures: number; disabled_at: Date | null }>(
+  const failed = `update notification_deliveries set status = ?, attempts = attempts + 1, last_status = ?, last_error = ?, updated_at = now() where event_id = ?::uuid and endpoint_id = ?`;
+  if (!lastAttempt) {
+    await sql(em, failed, ['pending', status, error, event.id, endpointId]);
+  } else {
+    // The delivery's failure and its count against the endpoint (and the endpoint's disabling)
+    // in one statement: whoever sees the delivery failed sees the endpoint counted, and a crash
+    // leaves neither half.
+    const rows = await sql<{ consecutive_failures: number; disabled_now: boolean }>(
       em,
-      `insert into notification_endpoints (organization_id, endpoint_id, consecutive_failures) values (?, ?, 1)
-       on conflict (organization_id, endpoint_id) do update set consecutive_failures = notification_endpoints.consecutive_failures + 1, updated_at = now()
-       returning consecutive_failures, disabled_at`,
-      [organizationId, endpointId],
+      `with delivery as (${failed})
+       insert into notification_endpoints as e (organization_id, endpoint_id, consecutive_failures, disabled_at, disabled_reason)
+       values (?, ?, 1, case when 1 >= ? then now() end, case when 1 >= ? then '1 deliveries in a row failed (last: ' || ?::text || ')' end)
+       on conflict (organization_id, endpoint_id) do update set
+         consecutive_failures = e.consecutive_failures + 1,
+         disabled_at = case when e.disabled_at is null and e.consecutive_failures + 1 >= ? then now() else e.disabled_at end,
+         disabled_reason = case when e.disabled_at is null and e.consecutive_failures + 1 >= ?
+           then (e.consecutive_failures + 1) || ' deliveries in a row failed (last: ' || ?::text || ')' else e.disabled_reason end,
+         updated_at = now()
+       returning consecutive_failures, disabled_at is not distinct from now() as disabled_now`,
+      ['failed', status, error, event.id, endpointId, organizationId, endpointId,
+        n.disableAfterFailures, n.disableAfterFailures, error,
+        n.disableAfterFailures, n.disableAfterFailures, error],
     );
-    const failures = rows[0]?.consecutive_failures ?? 1;
-    if (failures >= n.disableAfterFailures && !rows[0]?.disabled_at) {
-      await sql(em, `update notification_endpoints set disabled_at = now(), disabled_reason = ? where organization_id = ? and endpoint_id = ?`, [`${failures} deliveries in a row failed (last: ${error})`, organizationId, endpointId]);
-      log.warn({ failures }, 'notification endpoint disabled');
-    }
+    if (rows[0]?.disabled_now) log.warn({ failures: rows[0].consecutive_failures }, 'notification endpoint disabled');
   }
   log.warn({ status, error, lastAttempt }, 'notification delivery failed');
   throw new DeliveryFailedError(`delivery to ${endpointId} failed: ${error}`);

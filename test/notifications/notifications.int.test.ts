@@ -129,9 +129,11 @@ describe('a run held for approval', () => {
       return rows[0]?.status === 'failed' ? rows : null;
     }, 10_000);
     expect(delivery).toMatchObject({ status: 'failed', attempts: 4, last_status: 500 });
-    const [endpoint] = await store.query<{ consecutive_failures: number; disabled_at: Date | null }>(`select consecutive_failures, disabled_at from notification_endpoints where endpoint_id = 'flaky'`);
+    // read as soon as the delivery shows failed: the endpoint's count and disabling are written with it
+    const [endpoint] = await store.query<{ consecutive_failures: number; disabled_at: Date | null; disabled_reason: string | null }>(`select consecutive_failures, disabled_at, disabled_reason from notification_endpoints where endpoint_id = 'flaky'`);
     expect(endpoint.consecutive_failures).toBe(1);
     expect(endpoint.disabled_at).not.toBeNull();
+    expect(endpoint.disabled_reason).toBe('1 deliveries in a row failed (last: HTTP 500)');
     // the next event skips the disabled endpoint (recorded), the healthy one still gets it
     const before = flaky.got.length;
     const e = notificationEvent('rollout.completed', 'acme', { rolloutId: '00000000-0000-4000-8000-000000000001', counts: { targeted: 1, sent: 1 } });
